@@ -1,0 +1,50 @@
+#pragma once
+// Vectorized exp(x) for float lanes, written once over pact's vocabulary.
+//
+// Method (Cody-Waite + minimax polynomial, as in Cephes' expf):
+//   n = round(x / ln2),  r = x - n*ln2 (ln2 split in two so n*ln2_hi is exact),
+//   exp(r) ~ 1 + r + r^2 * P(r) on |r| <= ln2/2,   exp(x) = exp(r) * 2^n.
+// 2^n is applied as 2^(n/2) * 2^(n - n/2) so both factors stay normal floats for every
+// n in [-150, 128]: that gives correct overflow to +Inf above ~88.72, gradual underflow
+// into subnormals, and +0 below ~-103.97 without special-case branches.
+// Accuracy (tests/simd/test_simd_exp.cpp checks it against float64 on every arch):
+//   at most 2 ulp for results >= FLT_MIN (measured max: see docs/simd.md),
+//   absolute error < 2^-149 * 2 in the subnormal range; exp(NaN) = NaN, exp(+Inf) = +Inf,
+//   exp(-Inf) = +0.
+#include "pact/simd/ops_bits.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace simd {
+
+struct exp_fn {
+template <class V>
+PACT_ALWAYS_INLINE V operator()(const V& x) const noexcept {
+  static_assert(std::is_same_v<typename V::value_type, float>, "simd::exp is defined for float lanes");
+  using A = arch_of<V>;
+  // Clamp so n stays within [-150, 128]; beyond the bounds the result is 0 or +Inf anyway.
+  const V xc = min(max(x, broadcast<A>(-104.0f)), broadcast<A>(88.8f));
+  const V n = round_nearest(xc * broadcast<A>(1.44269504088896341f));
+  V r = fma(n, broadcast<A>(-0.693359375f), xc);    // ln2_hi: 9 significant bits, n*ln2_hi exact
+  r = fma(n, broadcast<A>(2.12194440e-4f), r);      // ln2_lo = ln2 - ln2_hi
+  V p = broadcast<A>(1.9875691500E-4f);
+  p = fma(p, r, broadcast<A>(1.3981999507E-3f));
+  p = fma(p, r, broadcast<A>(8.3334519073E-3f));
+  p = fma(p, r, broadcast<A>(4.1665795894E-2f));
+  p = fma(p, r, broadcast<A>(1.6666665459E-1f));
+  p = fma(p, r, broadcast<A>(5.0000001201E-1f));
+  p = fma(p, r * r, r + broadcast<A>(1.0f));
+  const auto ni = to_int32(n);
+  const auto n_half = ni >> 1;            // floor(n / 2)
+  const auto n_rest = ni - n_half;
+  const auto bias = broadcast<A>(std::int32_t{127});
+  const V scale_a = bitcast<float>((n_half + bias) << 23);
+  const V scale_b = bitcast<float>((n_rest + bias) << 23);
+  const V result = (p * scale_a) * scale_b;
+  return select(is_nan(x), x, result);
+}
+};
+/// exp(x) per float lane (accuracy above).
+inline constexpr exp_fn exp{};
+
+}  // namespace simd
+PACT_NAMESPACE_END
