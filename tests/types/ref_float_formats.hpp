@@ -82,6 +82,19 @@ class nearest_encoder {
   std::vector<double> values_;
 };
 
+// Sign, NaN-ness and rounded magnitude code of a float32 input; the format's own rule then
+// maps NaN and overflow (code > max_finite_code, which includes +-Inf) to bits.
+struct rounded {
+  bool is_nan;
+  bool negative;
+  std::uint32_t code;
+};
+
+inline rounded round_to_format(const nearest_encoder& table, float x) {
+  if (std::isnan(x)) return {true, std::signbit(x), 0};
+  return {false, std::signbit(x), table.magnitude_code(std::fabs(static_cast<double>(x)))};
+}
+
 inline std::uint32_t bits_of(float x) { return std::bit_cast<std::uint32_t>(x); }
 inline float float_of(std::uint32_t u) { return std::bit_cast<float>(u); }
 

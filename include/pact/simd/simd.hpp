@@ -8,6 +8,7 @@
 #include "pact/simd/ops_arith.hpp"
 #include "pact/simd/ops_bits.hpp"
 #include "pact/simd/ops_exp.hpp"
+#include "pact/simd/ops_math.hpp"
 #include "pact/simd/ops_int8.hpp"
 #include "pact/simd/ops_int4.hpp"
 #include "pact/simd/ops_convert.hpp"

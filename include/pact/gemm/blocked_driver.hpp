@@ -1,0 +1,135 @@
+#pragma once
+// The BLIS loop nest around the microkernel (the "macro-kernel"):
+//   for jc (NC columns of B)          B block kc x nc lives in L3
+//     for pc (KC deep)                 pack B block once, shared by all threads
+//       for each task's rows:          tasks split M (and N when M is small)
+//         for ic (MC rows of A)        pack A block, lives in L2
+//           for jr (NR sliver of B)    B sliver stays in L1 while...
+//             for ir (MR rows)         ...the A slivers stream from L2
+//               microkernel + store_tile
+// A C element's arithmetic depends only on KC (the pc split), never on the task split,
+// so every thread count gives bitwise identical results.
+#include <algorithm>
+
+#include "pact/core/aligned_buffer.hpp"
+#include "pact/core/threading.hpp"
+#include "pact/gemm/pack.hpp"
+#include "pact/gemm/policy.hpp"
+#include "pact/gemm/store_tile.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace gemm_detail {
+
+constexpr index_t ceil_div(index_t a, index_t b) noexcept { return (a + b - 1) / b; }
+
+/// Packs B blocks on the fly into a buffer owned by the calling thread.
+template <gemm_policy P, class SB>
+struct b_packer {
+  using T = typename P::compute_type;
+  strided_ref<SB> b;
+  aligned_buffer<T>& buffer;
+
+  template <class Exec>
+  const T* block(index_t jc, index_t nc, index_t pc, index_t kc, const Exec& exec) const {
+    const index_t slivers = ceil_div(nc, P::nr);
+    buffer.reserve_discard(static_cast<std::size_t>(slivers * P::nr * kc));
+    T* dst = buffer.data();
+    const strided_ref<SB> blk{&b(pc, jc), b.rs, b.cs};
+    const int tasks = static_cast<int>(std::min<index_t>(exec.num_threads(), slivers));
+    if (tasks <= 1 || kc * nc < 32 * 1024) {
+      pack_b_slivers<P::nr>(blk, kc, nc, 0, slivers, dst);
+    } else {
+      exec.parallel_for(tasks, [&](index_t t) {
+        pack_b_slivers<P::nr>(blk, kc, nc, slivers * t / tasks, slivers * (t + 1) / tasks, dst);
+      });
+    }
+    return dst;
+  }
+};
+
+/// Thread-private scratch for packed A blocks, reused across calls (no malloc per call).
+template <class T>
+aligned_buffer<T>& thread_a_buffer() {
+  thread_local aligned_buffer<T> buf;
+  return buf;
+}
+template <class T>
+aligned_buffer<T>& thread_b_buffer() {
+  thread_local aligned_buffer<T> buf;
+  return buf;
+}
+
+/// Runs one MR x NR tile: full tiles use the policy's tile; the microkernel always runs
+/// MR rows (packed A is zero padded) and store_tile writes m x n.
+template <gemm_policy P, class Ep>
+PACT_ALWAYS_INLINE void run_tile(index_t kc, const typename P::compute_type* a_sliver,
+                                 const typename P::compute_type* b_sliver, int m, int n,
+                                 typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
+                                 c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t row0, index_t col0) {
+  using A = typename P::arch;
+  using T = typename P::compute_type;
+  constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
+  register_tile<A, T, P::mr, NV> tile;
+  tile.clear();
+  microkernel_packed<A, T, P::mr, NV>(kc, a_sliver, b_sliver, tile);
+  store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+}
+
+/// C(M x N) = alpha * A(M x K) * B(K x N) + beta * C, then epilogue. K >= 1, alpha != 0.
+template <gemm_policy P, class SA, class BSource, class Ep, class Exec>
+void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alpha, strided_ref<SA> a,
+                  const BSource& bsrc, typename P::compute_type beta, c_ref<typename P::compute_type> c,
+                  const Ep& ep, const Exec& exec) {
+  using T = typename P::compute_type;
+  constexpr index_t MR = P::mr, NR = P::nr;
+  const index_t m_tiles = ceil_div(M, MR);
+  const int threads = std::max(1, exec.num_threads());
+
+  for (index_t jc = 0; jc < N; jc += P::nc) {
+    const index_t nc = std::min<index_t>(P::nc, N - jc);
+    const index_t slivers = ceil_div(nc, NR);
+    // Split rows first (each task packs only its own A); split columns only when there
+    // are fewer row tiles than threads (the small-M LLM case).
+    const index_t tm = std::min<index_t>(threads, m_tiles);
+    const index_t tn = std::min<index_t>(threads / tm, slivers);
+    const index_t tasks = (2.0 * M * N * K < 4.0e6) ? 1 : tm * tn;
+    const index_t task_m = tasks == 1 ? 1 : tm;
+    const index_t task_n = tasks == 1 ? 1 : tn;
+
+    for (index_t pc = 0; pc < K; pc += P::kc) {
+      const index_t kc = std::min<index_t>(P::kc, K - pc);
+      const bool first = pc == 0;
+      const bool last = pc + kc == K;
+      const T* bp = bsrc.block(jc, nc, pc, kc, exec);
+      const T beta_eff = first ? beta : T(1);
+      const bool read_c = !first || beta != T(0);
+
+      auto task = [&](index_t t) {
+        const index_t ti = t % task_m, tj = t / task_m;
+        const index_t row_begin = m_tiles * ti / task_m * MR;
+        const index_t row_end = std::min(M, m_tiles * (ti + 1) / task_m * MR);
+        const index_t s_begin = slivers * tj / task_n, s_end = slivers * (tj + 1) / task_n;
+        aligned_buffer<T>& abuf = thread_a_buffer<T>();
+        abuf.reserve_discard(static_cast<std::size_t>(std::min<index_t>(P::mc, ceil_div(row_end - row_begin, MR) * MR) * kc));
+        for (index_t ic = row_begin; ic < row_end; ic += P::mc) {
+          const index_t mc = std::min<index_t>(P::mc, row_end - ic);
+          pack_a_block<P::mr>(strided_ref<SA>{&a(ic, pc), a.rs, a.cs}, mc, kc, abuf.data());
+          for (index_t s = s_begin; s < s_end; ++s) {
+            const index_t j0 = s * NR;
+            const int n = static_cast<int>(std::min<index_t>(NR, nc - j0));
+            for (index_t ir = 0; ir < mc; ir += MR) {
+              const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
+              run_tile<P>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
+                          ic + ir, jc + j0);
+            }
+          }
+        }
+      };
+      if (tasks == 1) task(0);
+      else exec.parallel_for(tasks, task);
+    }
+  }
+}
+
+}  // namespace gemm_detail
+PACT_NAMESPACE_END

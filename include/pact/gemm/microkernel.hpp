@@ -1,0 +1,83 @@
+#pragma once
+// The GEMM microkernel: one MR x NR register tile, the only loop that does the FLOPs.
+//
+// Contract (BLIS's, see docs/gemm.md):
+//   accumulate: acc[i][v] += sum_{k < kc} a(i, k) * b(k, v*L .. v*L+L-1) for i < MR, v < NV,
+//     with a(i, k) = a[i*a_rs + k*a_cs] and b(k, j) = b[k*b_ld + j]. Packed operands give
+//     a_rs = 1, a_cs = MR and b_ld = NR (contiguous slivers, B 64-byte aligned). The sum
+//     runs in increasing k with one fused multiply-add per step, so an element's value
+//     does not depend on where its tile sits or which thread computes it.
+//   The caller zero-pads packed slivers, so rows >= m and columns >= n of the tile hold
+//   garbage-free zeros and only the m x n corner is ever stored (store_tile below).
+//   For unpacked B (small sizes) `b_last` < L limits the last vector's load to b_last
+//   lanes so nothing past the matrix is read.
+#include "pact/core/matrix_view.hpp"
+#include "pact/simd/simd.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace gemm_detail {
+
+template <class A, class T, int MR, int NV>
+struct register_tile {
+  using V = simd::vec<T, A>;
+  static constexpr int lanes = static_cast<int>(simd::lanes<T, A>);
+  V acc[MR][NV];
+
+  PACT_ALWAYS_INLINE void clear() noexcept {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] = simd::zero<T, A>();
+  }
+};
+
+/// acc += A_sliver * B_sliver over kc steps (packed, aligned B).
+template <class A, class T, int MR, int NV>
+PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
+                                           register_tile<A, T, MR, NV>& tile) noexcept {
+  using V = simd::vec<T, A>;
+  constexpr int L = register_tile<A, T, MR, NV>::lanes;
+  constexpr int NR = NV * L;
+  for (index_t k = 0; k < kc; ++k) {
+    V bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(b + v * L);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const V ai = simd::broadcast<A>(a[i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+}
+
+/// acc += A(rows, k) * B(k, cols) straight from the matrices (no packing): A by strides,
+/// B row-major with unit column stride; the last B vector loads only b_last lanes.
+template <class A, class T, int MR, int NV>
+PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a, index_t a_rs, index_t a_cs,
+                                           const T* PACT_RESTRICT b, index_t b_ld, int b_last, int m,
+                                           register_tile<A, T, MR, NV>& tile) noexcept {
+  using V = simd::vec<T, A>;
+  constexpr int L = register_tile<A, T, MR, NV>::lanes;
+  for (index_t k = 0; k < kc; ++k) {
+    V bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      bv[v] = (v == NV - 1 && b_last < L) ? simd::load_partial<A>(b + k * b_ld + v * L, static_cast<std::size_t>(b_last))
+                                          : simd::load<A>(b + k * b_ld + v * L);
+    }
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      if (i < m) {
+        const V ai = simd::broadcast<A>(a[i * a_rs + k * a_cs]);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
+      }
+    }
+  }
+}
+
+}  // namespace gemm_detail
+PACT_NAMESPACE_END

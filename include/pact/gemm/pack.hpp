@@ -1,0 +1,86 @@
+#pragma once
+// Packing: copy a block of A or B into the microkernel's sliver layout, converting the
+// element type to the compute type on the way (bf16 / fp16 inputs become float here, so
+// the microkernel only ever sees its own type).
+//   A block (mc x kc)  -> ceil(mc/MR) slivers, sliver s holds a(s*MR + i, k) at [k*MR + i]
+//   B block (kc x nc)  -> ceil(nc/NR) slivers, sliver s holds b(k, s*NR + j) at [k*NR + j]
+// Rows/columns past the block edge are written as zeros, so the microkernel can always
+// run a full MR x NR tile (the store step writes only the valid corner).
+#include <cstring>
+#include <type_traits>
+
+#include "pact/core/matrix_view.hpp"
+#include "pact/types/bf16.hpp"
+#include "pact/types/fp16.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace gemm_detail {
+
+/// Element conversion into the compute type.
+template <class T, class S>
+PACT_ALWAYS_INLINE T to_compute(const S& x) noexcept {
+  if constexpr (std::is_same_v<S, bf16> || std::is_same_v<S, fp16>) {
+    return static_cast<T>(static_cast<float>(x));
+  } else {
+    return static_cast<T>(x);
+  }
+}
+
+/// A strided source matrix: element (i, j) at p[i*rs + j*cs].
+template <class S>
+struct strided_ref {
+  const S* p;
+  index_t rs;
+  index_t cs;
+  PACT_ALWAYS_INLINE const S& operator()(index_t i, index_t j) const noexcept { return p[i * rs + j * cs]; }
+};
+
+template <int MR, class T, class S>
+void pack_a_block(strided_ref<S> a, index_t mc, index_t kc, T* PACT_RESTRICT dst) noexcept {
+  for (index_t i0 = 0; i0 < mc; i0 += MR) {
+    const index_t m = mc - i0 < MR ? mc - i0 : MR;
+    if (a.cs == 1) {
+      // Row-major A: read each row contiguously, scatter into the sliver.
+      for (index_t i = 0; i < m; ++i) {
+        const S* row = &a(i0 + i, 0);
+        for (index_t k = 0; k < kc; ++k) dst[k * MR + i] = to_compute<T>(row[k]);
+      }
+    } else {
+      for (index_t k = 0; k < kc; ++k)
+        for (index_t i = 0; i < m; ++i) dst[k * MR + i] = to_compute<T>(a(i0 + i, k));
+    }
+    for (index_t i = m; i < MR; ++i)
+      for (index_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
+    dst += MR * kc;
+  }
+}
+
+/// Packs B slivers [s_begin, s_end) of a kc x nc block.
+template <int NR, class T, class S>
+void pack_b_slivers(strided_ref<S> b, index_t kc, index_t nc, index_t s_begin, index_t s_end, T* PACT_RESTRICT dst) noexcept {
+  for (index_t s = s_begin; s < s_end; ++s) {
+    const index_t j0 = s * NR;
+    const index_t n = nc - j0 < NR ? nc - j0 : NR;
+    T* out = dst + s * NR * kc;
+    if (b.cs == 1 && n == NR && std::is_same_v<S, T>) {
+      for (index_t k = 0; k < kc; ++k) std::memcpy(out + k * NR, &b(k, j0), sizeof(T) * NR);
+    } else if (b.cs == 1) {
+      for (index_t k = 0; k < kc; ++k) {
+        const S* row = &b(k, j0);
+        for (index_t j = 0; j < n; ++j) out[k * NR + j] = to_compute<T>(row[j]);
+        for (index_t j = n; j < NR; ++j) out[k * NR + j] = T(0);
+      }
+    } else {
+      // Column-major (transposed) B: read each column contiguously.
+      for (index_t j = 0; j < n; ++j) {
+        const S* col = &b(0, j0 + j);
+        for (index_t k = 0; k < kc; ++k) out[k * NR + j] = to_compute<T>(col[k * b.rs]);
+      }
+      for (index_t k = 0; k < kc; ++k)
+        for (index_t j = n; j < NR; ++j) out[k * NR + j] = T(0);
+    }
+  }
+}
+
+}  // namespace gemm_detail
+PACT_NAMESPACE_END

@@ -1,0 +1,66 @@
+#pragma once
+// Writes a finished register tile into C:  C = alpha * acc + beta * C  (then the
+// epilogue on the last K block). read_c == false means C is write-only (beta == 0 on the
+// first K block): C is never read, so it may hold NaN. Only the m x n corner is stored;
+// partial vectors use masked stores, so nothing outside C is touched.
+#include "pact/gemm/microkernel.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace gemm_detail {
+
+template <class T>
+struct c_ref {
+  T* p;
+  index_t rs;
+  index_t cs;
+};
+
+template <class A, class T, int MR, int NV, class Ep>
+PACT_ALWAYS_INLINE void store_tile(const register_tile<A, T, MR, NV>& tile, int m, int n, T alpha, T beta, bool read_c,
+                                   c_ref<T> c, bool apply_epilogue, const Ep& ep, index_t row0, index_t col0) {
+  using V = simd::vec<T, A>;
+  constexpr int L = register_tile<A, T, MR, NV>::lanes;
+  const V alpha_v = simd::broadcast<A>(alpha);
+  const V beta_v = simd::broadcast<A>(beta);
+  if (c.cs == 1) {
+    for (int i = 0; i < m; ++i) {
+      T* crow = c.p + (row0 + i) * c.rs + col0;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        const int j0 = v * L;
+        if (j0 >= n) break;
+        const int nv = n - j0 < L ? n - j0 : L;
+        V x = tile.acc[i][v] * alpha_v;
+        if (read_c) {
+          const V cv = nv == L ? simd::load<A>(crow + j0) : simd::load_partial<A>(crow + j0, static_cast<std::size_t>(nv));
+          x = simd::fma(beta_v, cv, x);
+        }
+        if (apply_epilogue) x = ep(x, row0 + i, col0 + j0, nv);
+        if (nv == L) simd::store(crow + j0, x);
+        else simd::store_partial(crow + j0, x, static_cast<std::size_t>(nv));
+      }
+    }
+    return;
+  }
+  // General strides: gather/scatter through a lane buffer, same arithmetic.
+  alignas(64) T buf[L];
+  for (int i = 0; i < m; ++i) {
+    T* crow = c.p + (row0 + i) * c.rs + col0 * c.cs;
+    for (int v = 0; v < NV; ++v) {
+      const int j0 = v * L;
+      if (j0 >= n) break;
+      const int nv = n - j0 < L ? n - j0 : L;
+      V x = tile.acc[i][v] * alpha_v;
+      if (read_c) {
+        for (int j = 0; j < L; ++j) buf[j] = j < nv ? crow[(j0 + j) * c.cs] : T(0);
+        x = simd::fma(beta_v, simd::load_aligned<A>(buf), x);
+      }
+      if (apply_epilogue) x = ep(x, row0 + i, col0 + j0, nv);
+      simd::store_aligned(buf, x);
+      for (int j = 0; j < nv; ++j) crow[(j0 + j) * c.cs] = buf[j];
+    }
+  }
+}
+
+}  // namespace gemm_detail
+PACT_NAMESPACE_END
