@@ -175,8 +175,23 @@ PACT_SIMD_COMPARE(cmp_le, <=)
 PACT_SIMD_COMPARE(cmp_gt, >)
 PACT_SIMD_COMPARE(cmp_ge, >=)
 PACT_SIMD_COMPARE(cmp_eq, ==)
-PACT_SIMD_COMPARE(cmp_neq, !=)
 #undef PACT_SIMD_COMPARE
+
+/// a != b per lane, IEEE style (true when either is NaN). xsimd 8.1's `!=` on float
+/// batches uses the *ordered* predicate (NaN != NaN is false), so pact negates `==`.
+struct cmp_neq_fn {
+  template <class V>
+  PACT_ALWAYS_INLINE auto operator()(const V& a, const V& b) const noexcept {
+    if constexpr (is_scalar_arch<arch_of<V>>) {
+      scalar_mask<typename V::value_type> m;
+      for (std::size_t i = 0; i < V::size; ++i) m.v[i] = a.v[i] != b.v[i];
+      return m;
+    } else {
+      return ~(a == b);
+    }
+  }
+};
+inline constexpr cmp_neq_fn cmp_neq{};
 
 /// Lanes where v is NaN.
 struct is_nan_fn {

@@ -1,0 +1,109 @@
+// fma, min/max, reductions, comparisons and select on every compiled arch.
+#include <cmath>
+#include <limits>
+
+#include "pact/simd/simd.hpp"
+#include "support/arch_list.hpp"
+#include "support/reference.hpp"
+
+namespace simd = pact::simd;
+
+template <class A>
+class SimdArith : public ::testing::Test {};
+TYPED_TEST_SUITE(SimdArith, pact_test::compiled_archs, pact_test::arch_name);
+
+TYPED_TEST(SimdArith, FmaMatchesFusedOrUnfused) {
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  const auto a = pact_test::random_values<float>(L * 64, 1), b = pact_test::random_values<float>(L * 64, 2),
+             c = pact_test::random_values<float>(L * 64, 3);
+  for (std::size_t o = 0; o < L * 64; o += L) {
+    float out[L];
+    simd::store(out, simd::fma(simd::load<A>(&a[o]), simd::load<A>(&b[o]), simd::load<A>(&c[o])));
+    for (std::size_t i = 0; i < L; ++i) {
+      const float fused = std::fma(a[o + i], b[o + i], c[o + i]);
+      const float unfused = a[o + i] * b[o + i] + c[o + i];
+      if (A::fused_fma) EXPECT_EQ(out[i], fused);
+      else EXPECT_TRUE(out[i] == fused || out[i] == unfused);
+    }
+  }
+  // Fused on FMA archs: 1 + 2^-23 squared minus its rounded square is exact only when fused.
+  if constexpr (A::fused_fma) {
+    const float x = 1.0f + std::ldexp(1.0f, -23);
+    float out[L];
+    simd::store(out, simd::fma(simd::broadcast<A>(x), simd::broadcast<A>(x), simd::broadcast<A>(-(x * x))));
+    EXPECT_EQ(out[0], std::ldexp(1.0f, -46));
+  }
+}
+
+TYPED_TEST(SimdArith, MinMaxAbs) {
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  const auto a = pact_test::random_values<float>(L, 4), b = pact_test::random_values<float>(L, 5);
+  float mn[L], mx[L], ab[L];
+  simd::store(mn, simd::min(simd::load<A>(a.data()), simd::load<A>(b.data())));
+  simd::store(mx, simd::max(simd::load<A>(a.data()), simd::load<A>(b.data())));
+  simd::store(ab, simd::abs(simd::load<A>(a.data())));
+  for (std::size_t i = 0; i < L; ++i) {
+    EXPECT_EQ(mn[i], std::min(a[i], b[i]));
+    EXPECT_EQ(mx[i], std::max(a[i], b[i]));
+    EXPECT_EQ(ab[i], std::fabs(a[i]));
+  }
+}
+
+TYPED_TEST(SimdArith, Reductions) {
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  for (std::uint32_t seed = 0; seed < 50; ++seed) {
+    const auto a = pact_test::random_values<float>(L, 10 + seed, -100, 100);
+    const auto v = simd::load<A>(a.data());
+    double sum = 0;
+    float mx = a[0], mn = a[0];
+    for (float x : a) {
+      sum += x;
+      mx = std::max(mx, x);
+      mn = std::min(mn, x);
+    }
+    EXPECT_NEAR(simd::reduce_add(v), sum, 1e-5 * 100 * L);
+    EXPECT_EQ(simd::reduce_max(v), mx);
+    EXPECT_EQ(simd::reduce_min(v), mn);
+  }
+  // integers reduce exactly
+  constexpr std::size_t Li = simd::lanes<std::int32_t, A>;
+  std::int32_t iv[Li];
+  std::int64_t isum = 0;
+  for (std::size_t i = 0; i < Li; ++i) isum += iv[i] = static_cast<std::int32_t>(i * 1000 - 7);
+  EXPECT_EQ(simd::reduce_add(simd::load<A>(iv)), isum);
+  // NaN propagates through the sum
+  float withnan[L];
+  for (auto& x : withnan) x = 1.0f;
+  withnan[L - 1] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(simd::reduce_add(simd::load<A>(withnan))));
+}
+
+TYPED_TEST(SimdArith, CompareAndSelect) {
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  const auto a = pact_test::random_values<float>(L, 20), b = pact_test::random_values<float>(L, 21);
+  const auto va = simd::load<A>(a.data()), vb = simd::load<A>(b.data());
+  float lt[L], le[L], gt[L], ge[L], eq[L];
+  simd::store(lt, simd::select(simd::cmp_lt(va, vb), va, vb));
+  simd::store(le, simd::select(simd::cmp_le(va, va), va, vb));
+  simd::store(gt, simd::select(simd::cmp_gt(va, vb), va, vb));
+  simd::store(ge, simd::select(simd::cmp_ge(va, vb), va, vb));
+  simd::store(eq, simd::select(simd::cmp_eq(va, vb), va, vb));
+  for (std::size_t i = 0; i < L; ++i) {
+    EXPECT_EQ(lt[i], a[i] < b[i] ? a[i] : b[i]);
+    EXPECT_EQ(le[i], a[i]);
+    EXPECT_EQ(gt[i], a[i] > b[i] ? a[i] : b[i]);
+    EXPECT_EQ(ge[i], a[i] >= b[i] ? a[i] : b[i]);
+    EXPECT_EQ(eq[i], b[i]);
+  }
+  EXPECT_TRUE(simd::all(simd::cmp_le(va, va)));
+  EXPECT_FALSE(simd::any(simd::cmp_lt(va, va)));
+  float n[L];
+  for (auto& x : n) x = 0.0f;
+  n[0] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(simd::any(simd::is_nan(simd::load<A>(n))));
+  EXPECT_FALSE(simd::all(simd::is_nan(simd::load<A>(n))) && L > 1);
+}

@@ -1,0 +1,110 @@
+// Loads, stores, partial moves and broadcast on every compiled arch. Partial moves are
+// checked against a guard page: touching one byte past the end would crash the test.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "pact/simd/simd.hpp"
+#include "support/arch_list.hpp"
+
+namespace simd = pact::simd;
+
+namespace {
+/// A buffer whose end abuts an inaccessible page.
+struct guarded_buffer {
+  std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  unsigned char* base = nullptr;
+  guarded_buffer() {
+    void* p = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
+    base = static_cast<unsigned char*>(p);
+    mprotect(base + page, page, PROT_NONE);
+  }
+  ~guarded_buffer() { munmap(base, 2 * page); }
+  template <class T>
+  T* tail(std::size_t n) {  // n elements ending exactly at the guard page
+    return reinterpret_cast<T*>(base + page - n * sizeof(T));
+  }
+};
+}  // namespace
+
+template <class A>
+class SimdMemory : public ::testing::Test {};
+TYPED_TEST_SUITE(SimdMemory, pact_test::compiled_archs, pact_test::arch_name);
+
+template <class A, class T>
+void check_load_store() {
+  constexpr std::size_t L = simd::lanes<T, A>;
+  alignas(64) T in[L], out[L];
+  for (std::size_t i = 0; i < L; ++i) in[i] = static_cast<T>(i * 3 + 1);
+  simd::store(out, simd::load<A>(in));
+  for (std::size_t i = 0; i < L; ++i) EXPECT_EQ(out[i], in[i]);
+  simd::store_aligned(out, simd::load_aligned<A>(in));
+  for (std::size_t i = 0; i < L; ++i) EXPECT_EQ(out[i], in[i]);
+  simd::store(out, simd::broadcast<A>(static_cast<T>(7)));
+  for (std::size_t i = 0; i < L; ++i) EXPECT_EQ(out[i], static_cast<T>(7));
+  simd::store(out, simd::zero<T, A>());
+  for (std::size_t i = 0; i < L; ++i) EXPECT_EQ(out[i], static_cast<T>(0));
+}
+
+TYPED_TEST(SimdMemory, LoadStoreBroadcast) {
+  check_load_store<TypeParam, float>();
+  check_load_store<TypeParam, double>();
+  check_load_store<TypeParam, std::int32_t>();
+  check_load_store<TypeParam, std::uint8_t>();
+  check_load_store<TypeParam, std::int8_t>();
+}
+
+template <class A, class T>
+void check_partial() {
+  constexpr std::size_t L = simd::lanes<T, A>;
+  guarded_buffer g;
+  for (std::size_t n = 0; n <= L; ++n) {
+    T* src = g.tail<T>(n);
+    for (std::size_t i = 0; i < n; ++i) src[i] = static_cast<T>(i + 1);
+    alignas(64) T out[L];
+    simd::store(out, simd::load_partial<A>(src, n));
+    for (std::size_t i = 0; i < L; ++i) EXPECT_EQ(out[i], i < n ? static_cast<T>(i + 1) : T(0)) << "n=" << n;
+    // store_partial writes exactly n elements, ending at the guard page.
+    for (std::size_t i = 0; i < n; ++i) src[i] = T(0);
+    alignas(64) T vals[L];
+    for (std::size_t i = 0; i < L; ++i) vals[i] = static_cast<T>(100 + i);
+    simd::store_partial(src, simd::load<A>(vals), n);
+    for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(src[i], static_cast<T>(100 + i));
+  }
+}
+
+TYPED_TEST(SimdMemory, PartialNeverCrossesTheEnd) {
+  check_partial<TypeParam, float>();
+  check_partial<TypeParam, double>();
+  check_partial<TypeParam, std::int32_t>();
+  check_partial<TypeParam, std::uint8_t>();
+  check_partial<TypeParam, std::int8_t>();
+}
+
+TYPED_TEST(SimdMemory, PartialStoreLeavesTheRestAlone) {
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  for (std::size_t n = 0; n <= L; ++n) {
+    float buf[L + 1];
+    for (auto& x : buf) x = -1.0f;
+    simd::store_partial(buf, simd::broadcast<A>(5.0f), n);
+    for (std::size_t i = 0; i <= L; ++i) EXPECT_EQ(buf[i], i < n ? 5.0f : -1.0f);
+  }
+}
+
+TEST(SimdArch, NativeArchIsUsableAndNamed) {
+  static_assert(simd::usable_arch<simd::native_arch>);
+  static_assert(simd::simd_arch<simd::scalar>);
+  EXPECT_STRNE(simd::native_arch::name, "");
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+  EXPECT_STREQ(simd::native_arch::name, "avx512_vnni");
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+  EXPECT_STREQ(simd::native_arch::name, "avx2");
+#elif defined(__aarch64__)
+  EXPECT_STREQ(simd::native_arch::name, "neon64");
+#elif defined(__riscv)
+  EXPECT_STREQ(simd::native_arch::name, "scalar");
+#endif
+}
