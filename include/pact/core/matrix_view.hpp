@@ -93,6 +93,13 @@ class matrix_view {
     return v;
   }
 
+  /// The same view moved by `elements` (for strided batches).
+  constexpr matrix_view shifted(index_t elements) const noexcept {
+    matrix_view v = *this;
+    v.data_ += elements;
+    return v;
+  }
+
  private:
   T* data_ = nullptr;
   index_t rows_ = 0;

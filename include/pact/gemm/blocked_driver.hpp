@@ -59,20 +59,35 @@ aligned_buffer<T>& thread_b_buffer() {
   return buf;
 }
 
-/// Runs one MR x NR tile: full tiles use the policy's tile; the microkernel always runs
-/// MR rows (packed A is zero padded) and store_tile writes m x n.
+template <gemm_policy P, int Rows, class Ep>
+PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type* a_sliver,
+                                      const typename P::compute_type* b_sliver, int m, int n,
+                                      typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
+                                      c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t row0,
+                                      index_t col0) {
+  using A = typename P::arch;
+  using T = typename P::compute_type;
+  constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
+  register_tile<A, T, Rows, NV> tile;
+  tile.clear();
+  microkernel_packed<A, T, Rows, NV, P::mr>(kc, a_sliver, b_sliver, tile);
+  store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+}
+
+/// Runs one tile of m <= MR rows. Full tiles use the policy's MR x NR kernel; short row
+/// counts (small M: decode, LLM batch 1-8) use a 1-, 4- or 8-row kernel over the same
+/// packed sliver instead of computing MR rows of zero padding.
 template <gemm_policy P, class Ep>
 PACT_ALWAYS_INLINE void run_tile(index_t kc, const typename P::compute_type* a_sliver,
                                  const typename P::compute_type* b_sliver, int m, int n,
                                  typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
                                  c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t row0, index_t col0) {
-  using A = typename P::arch;
-  using T = typename P::compute_type;
-  constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
-  register_tile<A, T, P::mr, NV> tile;
-  tile.clear();
-  microkernel_packed<A, T, P::mr, NV>(kc, a_sliver, b_sliver, tile);
-  store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+  if constexpr (P::mr > 8) {
+    if (m <= 1) return run_tile_rows<P, 1>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    if (m <= 4) return run_tile_rows<P, 4>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    if (m <= 8) return run_tile_rows<P, 8>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+  }
+  run_tile_rows<P, P::mr>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
 }
 
 /// C(M x N) = alpha * A(M x K) * B(K x N) + beta * C, then epilogue. K >= 1, alpha != 0.

@@ -31,8 +31,10 @@ struct register_tile {
   }
 };
 
-/// acc += A_sliver * B_sliver over kc steps (packed, aligned B).
-template <class A, class T, int MR, int NV>
+/// acc += A_sliver * B_sliver over kc steps (packed, aligned B). The tile may have fewer
+/// rows than the packed sliver (RowsInTile < SliverRows) for short M: only those rows are
+/// computed, the sliver layout stays the policy's.
+template <class A, class T, int MR, int NV, int SliverRows = MR>
 PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
                                            register_tile<A, T, MR, NV>& tile) noexcept {
   using V = simd::vec<T, A>;
@@ -48,7 +50,7 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
     }
-    a += MR;
+    a += SliverRows;
     b += NR;
   }
 }

@@ -1,0 +1,85 @@
+#pragma once
+// Pre-packed B ("weights"): pack once into the microkernel's sliver layout, reuse for
+// every call (the LLM case: fixed weights, changing activations). The layout is the
+// blocked driver's: for each KC block of K, ceil(N / NR) slivers of kc x NR, so a call
+// skips B packing entirely and reads B exactly as the microkernel wants it.
+#include <algorithm>
+
+#include "pact/core/aligned_buffer.hpp"
+#include "pact/gemm/gemm.hpp"
+
+PACT_NAMESPACE_BEGIN
+
+template <class T = float, class Policy = void>
+class packed_b {
+ public:
+  using policy = gemm_detail::select_policy<Policy, T>;
+  static_assert(detail::check_gemm_policy<policy>());
+  static_assert(std::is_same_v<typename policy::compute_type, T>, "packed_b: the policy's compute_type must be T");
+
+  packed_b() = default;
+
+  /// Packs B (K x N, any layout, f32/f64/bf16/fp16 converted to T).
+  template <class TB, class LB>
+  explicit packed_b(const matrix_view<TB, LB>& B) : rows_(B.rows()), cols_(B.cols()) {
+    validate(B, "pack_b: B");
+    constexpr index_t NR = policy::nr;
+    padded_cols_ = gemm_detail::ceil_div(cols_, NR) * NR;
+    data_.resize(detail::checked_mul(static_cast<std::size_t>(std::max<index_t>(rows_, 1)),
+                                     static_cast<std::size_t>(std::max<index_t>(padded_cols_, 1)), "pack_b: B"));
+    const gemm_detail::strided_ref<std::remove_cv_t<TB>> b{B.data(), B.row_stride(), B.col_stride()};
+    for (index_t pc = 0; pc < rows_; pc += policy::kc) {
+      const index_t kc = std::min<index_t>(policy::kc, rows_ - pc);
+      const gemm_detail::strided_ref<std::remove_cv_t<TB>> blk{&b(pc, 0), b.rs, b.cs};
+      gemm_detail::pack_b_slivers<NR>(blk, kc, cols_, 0, padded_cols_ / NR, data_.data() + pc * padded_cols_);
+    }
+  }
+
+  index_t rows() const noexcept { return rows_; }
+  index_t cols() const noexcept { return cols_; }
+  /// Sliver block for columns [jc, jc + nc) of K rows [pc, pc + kc) (jc multiple of NR).
+  const T* block(index_t jc, index_t /*nc*/, index_t pc, index_t kc) const noexcept {
+    return data_.data() + pc * padded_cols_ + (jc / policy::nr) * policy::nr * kc;
+  }
+  template <class Exec>
+  const T* block(index_t jc, index_t nc, index_t pc, index_t kc, const Exec&) const noexcept {
+    return block(jc, nc, pc, kc);
+  }
+
+ private:
+  index_t rows_ = 0, cols_ = 0, padded_cols_ = 0;
+  aligned_buffer<T> data_;
+};
+
+/// Packs B for repeated use with gemm(alpha, A, packed, beta, C).
+template <class Policy = void, class TB, class LB>
+auto pack_b(const matrix_view<TB, LB>& B) {
+  using T = gemm_detail::compute_t<float, std::remove_cv_t<TB>>;
+  return packed_b<T, Policy>(B);
+}
+
+/// C = alpha * A * B + beta * C with B pre-packed.
+template <class TA, class LA, class T, class Policy, class TC, class LC, class Ep = epilogue::none,
+          executor Exec = serial>
+void gemm(T alpha, const matrix_view<TA, LA>& A, const packed_b<T, Policy>& B, T beta, const matrix_view<TC, LC>& C,
+          const Ep& ep = {}, const Exec& exec = {}) {
+  using namespace gemm_detail;
+  using P = typename packed_b<T, Policy>::policy;
+  static_assert(std::is_same_v<TC, T>, "gemm with packed_b: C must have the compute type");
+  validate(A, "gemm: A");
+  validate(C, "gemm: C");
+  if (A.cols() != B.rows()) throw error(errc::invalid_shape, "gemm: A.cols() != packed B rows");
+  if (C.rows() != A.rows() || C.cols() != B.cols()) throw error(errc::invalid_shape, "gemm: C shape != A.rows() x B.cols()");
+  if (overlaps(C, A)) throw error(errc::aliasing, "gemm: C overlaps A");
+  const index_t M = C.rows(), N = C.cols(), K = A.cols();
+  const c_ref<T> c{C.data(), C.row_stride(), C.col_stride()};
+  if (M == 0 || N == 0) return;
+  if (alpha == T(0) || K == 0) {
+    scale_c<typename P::arch>(M, N, beta, c, ep);
+    return;
+  }
+  using SA = std::remove_cv_t<TA>;
+  gemm_blocked<P>(M, N, K, alpha, strided_ref<SA>{A.data(), A.row_stride(), A.col_stride()}, B, beta, c, ep, exec);
+}
+
+PACT_NAMESPACE_END
