@@ -8,7 +8,13 @@ target_compile_options(pact_project_flags INTERFACE ${_pact_arch_flags}
 # xsimd must be a SYSTEM include (plain -I raises -Wconversion/-Wshadow noise).
 set_target_properties(pact PROPERTIES SYSTEM OFF)
 find_package(OpenMP)
-if(OpenMP_CXX_FOUND)
+if(OpenMP_CXX_FOUND AND CMAKE_CROSSCOMPILING)
+  # FindOpenMP names libgomp.so, which the -static link below rejects; passing -fopenmp
+  # to the link lets the compiler driver pick libgomp.a instead.
+  separate_arguments(_pact_omp_flags UNIX_COMMAND "${OpenMP_CXX_FLAGS}")
+  target_compile_options(pact_project_flags INTERFACE ${_pact_omp_flags})
+  target_link_options(pact_project_flags INTERFACE ${_pact_omp_flags})
+elseif(OpenMP_CXX_FOUND)
   target_link_libraries(pact_project_flags INTERFACE OpenMP::OpenMP_CXX)
 endif()
 if(CMAKE_CROSSCOMPILING)

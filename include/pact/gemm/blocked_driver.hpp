@@ -129,14 +129,21 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
         for (index_t ic = row_begin; ic < row_end; ic += P::mc) {
           const index_t mc = std::min<index_t>(P::mc, row_end - ic);
           pack_a_block<P::mr>(strided_ref<SA>{&a(ic, pc), a.rs, a.cs}, mc, kc, abuf.data());
-          for (index_t s = s_begin; s < s_end; ++s) {
+          auto tile_at = [&](index_t s, index_t ir) {
             const index_t j0 = s * NR;
             const int n = static_cast<int>(std::min<index_t>(NR, nc - j0));
-            for (index_t ir = 0; ir < mc; ir += MR) {
-              const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
-              run_tile<P>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
-                          ic + ir, jc + j0);
-            }
+            const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
+            run_tile<P>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
+                        ic + ir, jc + j0);
+          };
+          if constexpr (loop_order_of<P> == gemm_loop_order::a_sliver_in_l1) {
+            // The MR x KC A sliver stays in L1 while the B slivers of the (L2-sized) block stream.
+            for (index_t ir = 0; ir < mc; ir += MR)
+              for (index_t s = s_begin; s < s_end; ++s) tile_at(s, ir);
+          } else {
+            // BLIS order: the KC x NR B sliver stays in L1 while the A slivers stream from L2.
+            for (index_t s = s_begin; s < s_end; ++s)
+              for (index_t ir = 0; ir < mc; ir += MR) tile_at(s, ir);
           }
         }
       };

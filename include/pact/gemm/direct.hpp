@@ -19,17 +19,15 @@ void gemm_direct(index_t M, index_t N, index_t K, typename P::compute_type alpha
                  c_ref<typename P::compute_type> c, const Ep& ep) {
   using A = typename P::arch;
   using T = typename P::compute_type;
-  constexpr int L = static_cast<int>(simd::lanes<T, A>);
-  constexpr int NV = P::nr / L;
+  constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
   const bool read_c = beta != T(0);
   for (index_t j0 = 0; j0 < N; j0 += P::nr) {
     const int n = static_cast<int>(std::min<index_t>(P::nr, N - j0));
-    const int b_last = n - (NV - 1) * L;  // valid lanes in the last vector (may be <= 0)
     for (index_t i0 = 0; i0 < M; i0 += P::mr) {
       const int m = static_cast<int>(std::min<index_t>(P::mr, M - i0));
       register_tile<A, T, P::mr, NV> tile;
       tile.clear();
-      microkernel_direct<A, T, P::mr, NV>(K, a + i0 * a_rs, a_rs, a_cs, b + j0, b_ld, std::clamp(b_last, 0, L), m, tile);
+      microkernel_direct<A, T, P::mr, NV>(K, a + i0 * a_rs, a_rs, a_cs, b + j0, b_ld, n, m, tile);
       store_tile(tile, m, n, alpha, beta, read_c, c, true, ep, i0, j0);
     }
   }

@@ -30,7 +30,6 @@ PACT_ALWAYS_INLINE void gemm_fixed(T alpha, const T* a, index_t lda, const T* b,
         [&] {
           constexpr index_t j0 = J * NRt;
           constexpr int n = static_cast<int>(std::min<index_t>(NRt, N - j0));
-          constexpr int b_last = n - (NV - 1) * L < 0 ? 0 : (n - (NV - 1) * L > L ? L : n - (NV - 1) * L);
           [&]<index_t... I>(std::integer_sequence<index_t, I...>) {
             (
                 [&] {
@@ -38,7 +37,7 @@ PACT_ALWAYS_INLINE void gemm_fixed(T alpha, const T* a, index_t lda, const T* b,
                   constexpr int m = static_cast<int>(std::min<index_t>(MR, M - i0));
                   gemm_detail::register_tile<A, T, MR, NV> tile;
                   tile.clear();
-                  gemm_detail::microkernel_direct<A, T, MR, NV>(K, a + i0 * lda, lda, 1, b + j0, ldb, b_last, m, tile);
+                  gemm_detail::microkernel_direct<A, T, MR, NV>(K, a + i0 * lda, lda, 1, b + j0, ldb, n, m, tile);
                   gemm_detail::store_tile(tile, m, n, alpha, beta, read_c, cref, true, ep, i0, j0);
                 }(),
                 ...);

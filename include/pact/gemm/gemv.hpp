@@ -8,41 +8,44 @@
 #include <algorithm>
 
 #include "pact/core/aligned_buffer.hpp"
-#include "pact/gemm/pack.hpp"
+#include "pact/gemm/blocked_driver.hpp"
 #include "pact/gemm/policy.hpp"
 #include "pact/gemm/store_tile.hpp"
 
 PACT_NAMESPACE_BEGIN
 namespace gemm_detail {
 
-/// y[j0:j1] (accumulated in `acc`, unscaled) for row-major B.
+/// acc[0 : j1-j0] = sum_k x[k] * B[k, j0:j1] for row-major B. Eight rows per step: eight
+/// concurrent sequential streams keep enough cache misses in flight for one core to
+/// approach DRAM bandwidth, and y is loaded/stored once per eight rows instead of per row.
 template <class A, class T>
 void gemv_rows(index_t K, const T* x, index_t x_stride, const T* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
   using V = simd::vec<T, A>;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
+  constexpr int R = 8;
   const index_t n = j1 - j0;
   std::fill(acc, acc + n, T(0));
   index_t k = 0;
-  for (; k + 4 <= K; k += 4) {
-    const V x0 = simd::broadcast<A>(x[k * x_stride]), x1 = simd::broadcast<A>(x[(k + 1) * x_stride]);
-    const V x2 = simd::broadcast<A>(x[(k + 2) * x_stride]), x3 = simd::broadcast<A>(x[(k + 3) * x_stride]);
-    const T* r0 = b + k * b_ld + j0;
+  for (; k + R <= K; k += R) {
+    V xs[R];
+    const T* rows[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      xs[r] = simd::broadcast<A>(x[(k + r) * x_stride]);
+      rows[r] = b + (k + r) * b_ld + j0;
+    }
     index_t j = 0;
     for (; j + L <= n; j += L) {
       V y = simd::load<A>(acc + j);
-      y = simd::fma(x0, simd::load<A>(r0 + j), y);
-      y = simd::fma(x1, simd::load<A>(r0 + b_ld + j), y);
-      y = simd::fma(x2, simd::load<A>(r0 + 2 * b_ld + j), y);
-      y = simd::fma(x3, simd::load<A>(r0 + 3 * b_ld + j), y);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) y = simd::fma(xs[r], simd::load<A>(rows[r] + j), y);
       simd::store(acc + j, y);
     }
     if (j < n) {
       const auto t = static_cast<std::size_t>(n - j);
       V y = simd::load_partial<A>(acc + j, t);
-      y = simd::fma(x0, simd::load_partial<A>(r0 + j, t), y);
-      y = simd::fma(x1, simd::load_partial<A>(r0 + b_ld + j, t), y);
-      y = simd::fma(x2, simd::load_partial<A>(r0 + 2 * b_ld + j, t), y);
-      y = simd::fma(x3, simd::load_partial<A>(r0 + 3 * b_ld + j, t), y);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) y = simd::fma(xs[r], simd::load_partial<A>(rows[r] + j, t), y);
       simd::store_partial(acc + j, y, t);
     }
   }
@@ -110,21 +113,24 @@ void gemv(index_t N, index_t K, typename P::compute_type alpha, const typename P
   using A = typename P::arch;
   using T = typename P::compute_type;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
-  constexpr index_t chunk = 512;  // columns per task step: 2 KiB of y, stays in L1
-  const index_t chunks = ceil_div(N, chunk);
-  const index_t tasks = std::min<index_t>(std::max(1, exec.num_threads()), chunks);
+  // Each task owns a contiguous column range (cache-line aligned) and streams whole row
+  // segments of B: long sequential runs are what the hardware prefetchers need to reach
+  // DRAM bandwidth. y for the range (16 KiB for 4096 columns) stays in L1/L2.
+  constexpr index_t align = 64 / sizeof(T);
+  const index_t tasks = std::min<index_t>(std::max(1, exec.num_threads()), ceil_div(N, align));
   auto task = [&](index_t t) {
-    alignas(64) T acc[chunk];
-    for (index_t ch = chunks * t / tasks; ch < chunks * (t + 1) / tasks; ++ch) {
-      const index_t j0 = ch * chunk, j1 = std::min(N, j0 + chunk);
-      if (b_cs == 1) gemv_rows<A, T>(K, x, x_stride, b, b_rs, j0, j1, acc);
-      else gemv_cols<A, T>(K, x, b, b_cs, j0, j1, acc);
-      register_tile<A, T, 1, 1> tile;
-      for (index_t j = j0; j < j1; j += L) {
-        const int n = static_cast<int>(std::min(L, j1 - j));
-        tile.acc[0][0] = simd::load_partial<A>(acc + (j - j0), static_cast<std::size_t>(n));
-        store_tile(tile, 1, n, alpha, beta, beta != T(0), c, true, ep, 0, j);
-      }
+    const index_t j0 = std::min(N, ceil_div(N * t / tasks, align) * align);
+    const index_t j1 = t + 1 == tasks ? N : std::min(N, ceil_div(N * (t + 1) / tasks, align) * align);
+    if (j0 >= j1) return;
+    aligned_buffer<T>& acc = thread_a_buffer<T>();
+    acc.reserve_discard(static_cast<std::size_t>(j1 - j0));
+    if (b_cs == 1) gemv_rows<A, T>(K, x, x_stride, b, b_rs, j0, j1, acc.data());
+    else gemv_cols<A, T>(K, x, b, b_cs, j0, j1, acc.data());
+    register_tile<A, T, 1, 1> tile;
+    for (index_t j = j0; j < j1; j += L) {
+      const int n = static_cast<int>(std::min(L, j1 - j));
+      tile.acc[0][0] = simd::load_partial<A>(acc.data() + (j - j0), static_cast<std::size_t>(n));
+      store_tile(tile, 1, n, alpha, beta, beta != T(0), c, true, ep, 0, j);
     }
   };
   if (tasks <= 1 || 2.0 * N * K < 1.0e6) {

@@ -9,8 +9,8 @@
 //     does not depend on where its tile sits or which thread computes it.
 //   The caller zero-pads packed slivers, so rows >= m and columns >= n of the tile hold
 //   garbage-free zeros and only the m x n corner is ever stored (store_tile below).
-//   For unpacked B (small sizes) `b_last` < L limits the last vector's load to b_last
-//   lanes so nothing past the matrix is read.
+//   For unpacked B (small sizes) loads are limited to the first n columns (masked), so
+//   nothing past the matrix is read.
 #include "pact/core/matrix_view.hpp"
 #include "pact/simd/simd.hpp"
 
@@ -56,10 +56,11 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
 }
 
 /// acc += A(rows, k) * B(k, cols) straight from the matrices (no packing): A by strides,
-/// B row-major with unit column stride; the last B vector loads only b_last lanes.
+/// B row-major with unit column stride. Only the first n columns of B are read: vectors
+/// past n are not loaded at all and the vector holding column n-1 loads n - v*L lanes.
 template <class A, class T, int MR, int NV>
 PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a, index_t a_rs, index_t a_cs,
-                                           const T* PACT_RESTRICT b, index_t b_ld, int b_last, int m,
+                                           const T* PACT_RESTRICT b, index_t b_ld, int n, int m,
                                            register_tile<A, T, MR, NV>& tile) noexcept {
   using V = simd::vec<T, A>;
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
@@ -67,8 +68,9 @@ PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a,
     V bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
-      bv[v] = (v == NV - 1 && b_last < L) ? simd::load_partial<A>(b + k * b_ld + v * L, static_cast<std::size_t>(b_last))
-                                          : simd::load<A>(b + k * b_ld + v * L);
+      const int valid = n - v * L;
+      bv[v] = valid >= L ? simd::load<A>(b + k * b_ld + v * L)
+                         : simd::load_partial<A>(b + k * b_ld + v * L, static_cast<std::size_t>(valid > 0 ? valid : 0));
     }
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {

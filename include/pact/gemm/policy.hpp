@@ -15,6 +15,19 @@
 
 PACT_NAMESPACE_BEGIN
 
+/// Which operand's sliver the two innermost loops keep in L1 (an optional policy member
+/// `loop_order`; BLIS's b_sliver_in_l1 when absent).
+enum class gemm_loop_order {
+  b_sliver_in_l1,  ///< for jr { for ir }: B sliver (KC x NR) in L1, A block (MC x KC) in L2
+  a_sliver_in_l1,  ///< for ir { for jr }: A sliver (MR x KC) in L1, B block (KC x NC) in L2
+};
+
+template <class P>
+constexpr gemm_loop_order loop_order_of = [] {
+  if constexpr (requires { P::loop_order; }) return P::loop_order;
+  else return gemm_loop_order::b_sliver_in_l1;
+}();
+
 /// The shape of a GEMM policy: the members must exist with the right kinds.
 template <class P>
 concept gemm_policy = requires {
@@ -28,7 +41,8 @@ concept gemm_policy = requires {
 } && simd::simd_arch<typename P::arch>;
 
 /// A GEMM policy as a struct of constants.
-template <simd::simd_arch Arch, class T, int MR, int NR, index_t KC, index_t MC, index_t NC>
+template <simd::simd_arch Arch, class T, int MR, int NR, index_t KC, index_t MC, index_t NC,
+          gemm_loop_order Order = gemm_loop_order::b_sliver_in_l1>
 struct gemm_config {
   using arch = Arch;
   using compute_type = T;
@@ -37,6 +51,7 @@ struct gemm_config {
   static constexpr index_t kc = KC;
   static constexpr index_t mc = MC;
   static constexpr index_t nc = NC;
+  static constexpr gemm_loop_order loop_order = Order;
 };
 
 namespace detail {

@@ -8,6 +8,7 @@
 // exact for NaN-free input.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "pact/simd/ops_memory.hpp"
 
@@ -23,7 +24,9 @@ PACT_ALWAYS_INLINE auto fma(const vec<T, A>& a, const vec<T, A>& b, const vec<T,
     for (std::size_t i = 0; i < lanes<T, A>; ++i) r.v[i] = a.v[i] * b.v[i] + c.v[i];
     return r;
   } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
     return xsimd::fma(a, b, c);
+#endif
   }
 }
 #if defined(PACT_TARGET_AVX512) || defined(PACT_TARGET_AVX512_VNNI)
@@ -90,7 +93,9 @@ struct min_fn {
       for (std::size_t i = 0; i < V::size; ++i) r.v[i] = a.v[i] < b.v[i] ? a.v[i] : b.v[i];
       return r;
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::min(a, b);
+#endif
     }
   }
 };
@@ -103,7 +108,9 @@ struct max_fn {
       for (std::size_t i = 0; i < V::size; ++i) r.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
       return r;
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::max(a, b);
+#endif
     }
   }
 };
@@ -116,7 +123,9 @@ struct abs_fn {
       for (std::size_t i = 0; i < V::size; ++i) r.v[i] = a.v[i] < 0 ? -a.v[i] : a.v[i];
       return r;
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::abs(a);
+#endif
     }
   }
 };
@@ -131,7 +140,9 @@ struct reduce_add_fn {
       for (std::size_t i = 1; i < V::size; ++i) s += v.v[i];
       return s;
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::hadd(v);
+#endif
     }
   }
 };
@@ -211,7 +222,9 @@ struct select_fn {
       for (std::size_t i = 0; i < V::size; ++i) r.v[i] = m.v[i] ? a.v[i] : b.v[i];
       return r;
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::select(m, a, b);
+#endif
     }
   }
 };
@@ -224,7 +237,9 @@ struct any_fn {
     if constexpr (is_scalar_arch<arch_of<M>>) {
       return std::any_of(std::begin(m.v), std::end(m.v), [](bool b) { return b; });
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::any(m);
+#endif
     }
   }
 };
@@ -235,7 +250,9 @@ struct all_fn {
     if constexpr (is_scalar_arch<arch_of<M>>) {
       return std::all_of(std::begin(m.v), std::end(m.v), [](bool b) { return b; });
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::all(m);
+#endif
     }
   }
 };

@@ -20,7 +20,9 @@ struct bitcast_fn {
     std::memcpy(r.v, v.v, sizeof(r.v));
     return r;
   } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
     return xsimd::bitwise_cast<R>(v);
+#endif
   }
   }
 };
@@ -36,7 +38,9 @@ struct round_nearest_fn {
     for (std::size_t i = 0; i < V::size; ++i) r.v[i] = std::nearbyint(v.v[i]);
     return r;
   } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
     return xsimd::nearbyint(v);
+#endif
   }
   }
 };
@@ -52,7 +56,9 @@ struct to_int32_fn {
     for (std::size_t i = 0; i < V::size; ++i) r.v[i] = static_cast<std::int32_t>(v.v[i]);
     return r;
   } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
     return xsimd::to_int(v);
+#endif
   }
   }
 };
@@ -68,7 +74,9 @@ struct to_float_fn {
     for (std::size_t i = 0; i < V::size; ++i) r.v[i] = static_cast<float>(v.v[i]);
     return r;
   } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
     return xsimd::to_float(v);
+#endif
   }
   }
 };

@@ -16,7 +16,9 @@ struct erf_fn {
       for (std::size_t i = 0; i < V::size; ++i) r.v[i] = std::erf(x.v[i]);
       return r;
     } else {
+#if defined(PACT_HAS_XSIMD)  // xsimd declares nothing on the scalar-only targets
       return xsimd::erf(x);
+#endif
     }
   }
 };

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Quick start: install what is missing, build pact's tour with the `release` preset
+# (-march=native) and run it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/install_deps.sh
+cmake --preset release
+cmake --build --preset release --target pact_tour
+# Run from the build folder so the tour's pact_tour.json lands there, not in the checkout.
+cd build/release && ./examples/pact_tour
