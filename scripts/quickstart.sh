@@ -7,5 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install_deps.sh
 cmake --preset release
 cmake --build --preset release --target pact_tour
+# Let the peer libraries use their best kernels on this CPU (see scripts/peer_env.sh).
+source scripts/peer_env.sh
 # Run from the build folder so the tour's pact_tour.json lands there, not in the checkout.
-cd build/release && ./examples/pact_tour
+cd build/release && ./examples/pact_tour "$@"

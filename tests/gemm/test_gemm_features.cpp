@@ -97,10 +97,11 @@ TEST(GemmPrepacked, MatchesUnpackedBitwise) {
 }
 
 TEST(GemmGemv, RowAndColumnMajorBAllTails) {
+  for (int M : {1, 2, 3, 4})
   for (int lb : {0, 1})
     for (int N : {1, 2, 15, 16, 17, 63, 511, 512, 513, 1100})
-      for (int K : {1, 3, 4, 5, 17, 64, 129}) {
-        test_matrix<float> a(1, K, 0, 0, 30), b(K, N, lb, 0, 31), c(1, N, 0, 0, 32);
+      for (int K : {1, 3, 4, 5, 8, 9, 17, 64, 129}) {
+        test_matrix<float> a(M, K, 0, 0, 30), b(K, N, lb, 0, 31), c(M, N, 0, 0, 32);
         const auto c0 = c;
         const auto ref = pact_test::reference_gemm(0.7, a, b, 1.3, c0);
         pact::gemm(0.7f, a.cview(), b.cview(), 1.3f, c.view());

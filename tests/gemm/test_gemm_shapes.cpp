@@ -56,6 +56,19 @@ TYPED_TEST(GemmArch, BlockingBoundariesWithSmallCachePolicy) {
         for (double beta : {0.0, 1.3}) run_case<P>(M, N, K, 0, 0, 0, 0, 0.7, beta, static_cast<std::uint32_t>(M + N + K));
 }
 
+TYPED_TEST(GemmArch, OtherLoopOrderAndPrefetch) {
+  using A = TypeParam;
+  using D = pact::tuning::default_gemm_policy<A, float>;
+  using P = pact::gemm_config<A, float, D::mr, D::nr, 7, 3 * D::mr, 2 * D::nr, pact::gemm_loop_order::a_sliver_in_l1, 3>;
+  using Q = pact::gemm_config<A, float, D::mr, D::nr, 9, D::mr, D::nr, pact::gemm_loop_order::b_sliver_in_l1, 0>;
+  for (pact::index_t M : {pact::index_t{1}, pact::index_t{D::mr + 3}, pact::index_t{3 * D::mr + 1}, pact::index_t{7 * D::mr - 1}})
+    for (pact::index_t N : {pact::index_t{5}, pact::index_t{2 * D::nr + 1}, pact::index_t{5 * D::nr - 3}})
+      for (pact::index_t K : {6, 7, 8, 30}) {
+        run_case<P>(M, N, K, 0, 1, 0, 0, 1.0, 0.5, static_cast<std::uint32_t>(M * N + K));
+        run_case<Q>(M, N, K, 1, 0, 2, 1, 0.7, 0.0, static_cast<std::uint32_t>(M + N * K));
+      }
+}
+
 TYPED_TEST(GemmArch, DoublePrecision) {
   using A = TypeParam;
   using P = pact::tuning::default_gemm_policy<A, double>;

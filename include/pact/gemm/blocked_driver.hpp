@@ -68,9 +68,17 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
   using A = typename P::arch;
   using T = typename P::compute_type;
   constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
+  if constexpr (prefetch_b_of<P> > 0) {
+    // The C tile is read (or written) right after the k loop: start fetching it now.
+    for (int i = 0; i < m; ++i) {
+      T* row = c.p + (row0 + i) * c.rs + col0 * c.cs;
+      simd::prefetch_l1_write(row);
+      if (c.cs == 1 && n * static_cast<int>(sizeof(T)) > 64) simd::prefetch_l1_write(row + n - 1);
+    }
+  }
   register_tile<A, T, Rows, NV> tile;
   tile.clear();
-  microkernel_packed<A, T, Rows, NV, P::mr>(kc, a_sliver, b_sliver, tile);
+  microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile);
   store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
 }
 

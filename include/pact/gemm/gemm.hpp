@@ -97,11 +97,8 @@ void gemm_compute(index_t M, index_t N, index_t K, typename P::compute_type alph
   }
   constexpr bool same_types = std::is_same_v<SA, T> && std::is_same_v<SB, T>;
   if constexpr (same_types) {
-    // M = 1 is a matrix-vector product: stream B once at memory speed.
-    if (M == 1 && (b.cs == 1 || (b.rs == 1 && a.cs == 1))) {
-      gemv<P>(N, K, alpha, a.p, a.cs, b.p, b.rs, b.cs, beta, c, ep, exec);
-      return;
-    }
+    // M <= 4: matrix-vector products that stream B once at memory speed.
+    if (try_gemv<P>(M, N, K, alpha, a, b, beta, c, ep, exec)) return;
     // Small products: packing would cost as much as the multiply.
     if (b.cs == 1 && static_cast<double>(M) * N * K <= 80.0 * 80.0 * 80.0) {
       gemm_direct<P>(M, N, K, alpha, a.p, a.rs, a.cs, b.p, b.rs, beta, c, ep);

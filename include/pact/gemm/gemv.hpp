@@ -1,9 +1,11 @@
 #pragma once
-// M = 1: y(1 x N) = alpha * x(1 x K) * B(K x N) + beta * y. Bandwidth-bound: every byte of
-// B is used once, so the goal is to stream B at DRAM speed, not to block for cache.
-//   row-major B: y += x[k] * B[k, :] four rows at a time, y accumulating in L1;
-//   col-major B (B^T row-major, the "weights W[N][K]" case): y[j] = dot(B[:, j], x),
-//               four columns at a time, each with its own accumulators.
+// Very small M (1..4 rows): Y(M x N) = alpha * X(M x K) * B(K x N) + beta * Y.
+// Bandwidth-bound: every byte of B is used M times at most, so the goal is to stream B
+// once at DRAM speed, not to block for cache (the packed path would read B three times:
+// read, write the packed copy, read it again).
+//   row-major B: y_r += x_r[k] * B[k, :] eight rows of B at a time, y accumulating in L1;
+//   col-major B (B = W^T with W[N][K] row-major, the usual weights layout):
+//               y_r[j] = dot(W[j, :], x_r), four columns at a time.
 // Threads split N; each y element is summed in the same order for any thread count.
 #include <algorithm>
 
@@ -15,129 +17,136 @@
 PACT_NAMESPACE_BEGIN
 namespace gemm_detail {
 
-/// acc[0 : j1-j0] = sum_k x[k] * B[k, j0:j1] for row-major B. Eight rows per step: eight
-/// concurrent sequential streams keep enough cache misses in flight for one core to
-/// approach DRAM bandwidth, and y is loaded/stored once per eight rows instead of per row.
-template <class A, class T>
-void gemv_rows(index_t K, const T* x, index_t x_stride, const T* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
+/// Largest M handled by the GEMV path.
+inline constexpr index_t gemv_max_rows = 4;
+
+/// acc[r][0 : j1-j0] = sum_k x(r, k) * B[k, j0:j1] for row-major B, r < M (acc row stride
+/// n = j1 - j0). Eight rows of B per step: eight concurrent sequential streams keep enough
+/// misses in flight for one core to approach DRAM bandwidth.
+template <class A, class T, int M>
+void gemv_rows(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
   using V = simd::vec<T, A>;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
   constexpr int R = 8;
   const index_t n = j1 - j0;
-  std::fill(acc, acc + n, T(0));
+  std::fill(acc, acc + M * n, T(0));
+  auto step = [&](index_t k, auto rows_c) {
+    constexpr int rows = decltype(rows_c)::value;
+    V xs[M][rows];
+    const T* brow[rows];
+#pragma GCC unroll 8
+    for (int q = 0; q < rows; ++q) {
+      brow[q] = b + (k + q) * b_ld + j0;
+#pragma GCC unroll 4
+      for (int r = 0; r < M; ++r) xs[r][q] = simd::broadcast<A>(x(r, k + q));
+    }
+    for (index_t j = 0; j < n; j += L) {
+      const auto t = static_cast<std::size_t>(std::min(L, n - j));
+      V bv[rows];
+#pragma GCC unroll 8
+      for (int q = 0; q < rows; ++q) bv[q] = t == static_cast<std::size_t>(L) ? simd::load<A>(brow[q] + j) : simd::load_partial<A>(brow[q] + j, t);
+#pragma GCC unroll 4
+      for (int r = 0; r < M; ++r) {
+        T* y = acc + r * n + j;
+        V yv = t == static_cast<std::size_t>(L) ? simd::load<A>(y) : simd::load_partial<A>(y, t);
+#pragma GCC unroll 8
+        for (int q = 0; q < rows; ++q) yv = simd::fma(xs[r][q], bv[q], yv);
+        if (t == static_cast<std::size_t>(L)) simd::store(y, yv);
+        else simd::store_partial(y, yv, t);
+      }
+    }
+  };
   index_t k = 0;
-  for (; k + R <= K; k += R) {
-    V xs[R];
-    const T* rows[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      xs[r] = simd::broadcast<A>(x[(k + r) * x_stride]);
-      rows[r] = b + (k + r) * b_ld + j0;
-    }
-    index_t j = 0;
-    for (; j + L <= n; j += L) {
-      V y = simd::load<A>(acc + j);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) y = simd::fma(xs[r], simd::load<A>(rows[r] + j), y);
-      simd::store(acc + j, y);
-    }
-    if (j < n) {
-      const auto t = static_cast<std::size_t>(n - j);
-      V y = simd::load_partial<A>(acc + j, t);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) y = simd::fma(xs[r], simd::load_partial<A>(rows[r] + j, t), y);
-      simd::store_partial(acc + j, y, t);
-    }
-  }
-  for (; k < K; ++k) {
-    const V xk = simd::broadcast<A>(x[k * x_stride]);
-    const T* r = b + k * b_ld + j0;
-    index_t j = 0;
-    for (; j + L <= n; j += L) simd::store(acc + j, simd::fma(xk, simd::load<A>(r + j), simd::load<A>(acc + j)));
-    if (j < n) {
-      const auto t = static_cast<std::size_t>(n - j);
-      simd::store_partial(acc + j, simd::fma(xk, simd::load_partial<A>(r + j, t), simd::load_partial<A>(acc + j, t)), t);
-    }
-  }
+  for (; k + R <= K; k += R) step(k, std::integral_constant<int, R>{});
+  for (; k < K; ++k) step(k, std::integral_constant<int, 1>{});
 }
 
-/// dot(B[:, j], x) for j in [j0, j1), col-major B (column j contiguous, stride b_ld).
-template <class A, class T>
-void gemv_cols(index_t K, const T* x, const T* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
+/// acc[r][j - j0] = dot(B[:, j], x(r, :)) for j in [j0, j1), col-major B (column j
+/// contiguous, stride b_ld), x rows contiguous (x.cs == 1).
+template <class A, class T, int M>
+void gemv_cols(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
   using V = simd::vec<T, A>;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
+  const index_t n = j1 - j0;
+  auto columns = [&](index_t j, auto cols_c) {
+    constexpr int C = decltype(cols_c)::value;
+    V s[M][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < M; ++r)
+#pragma GCC unroll 4
+      for (int q = 0; q < C; ++q) s[r][q] = simd::zero<T, A>();
+    for (index_t k = 0; k < K; k += L) {
+      const auto t = static_cast<std::size_t>(std::min(L, K - k));
+      const bool full = t == static_cast<std::size_t>(L);
+      V bv[C];
+#pragma GCC unroll 4
+      for (int q = 0; q < C; ++q) {
+        const T* col = b + (j + q) * b_ld + k;
+        bv[q] = full ? simd::load<A>(col) : simd::load_partial<A>(col, t);
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < M; ++r) {
+        const T* xr = &x(r, k);
+        const V xv = full ? simd::load<A>(xr) : simd::load_partial<A>(xr, t);
+#pragma GCC unroll 4
+        for (int q = 0; q < C; ++q) s[r][q] = simd::fma(bv[q], xv, s[r][q]);
+      }
+    }
+    for (int r = 0; r < M; ++r)
+      for (int q = 0; q < C; ++q) acc[r * n + (j - j0) + q] = simd::reduce_add(s[r][q]);
+  };
   index_t j = j0;
-  for (; j + 4 <= j1; j += 4) {
-    const T* c0 = b + j * b_ld;
-    V s0 = simd::zero<T, A>(), s1 = s0, s2 = s0, s3 = s0;
-    index_t k = 0;
-    for (; k + L <= K; k += L) {
-      const V xv = simd::load<A>(x + k);
-      s0 = simd::fma(simd::load<A>(c0 + k), xv, s0);
-      s1 = simd::fma(simd::load<A>(c0 + b_ld + k), xv, s1);
-      s2 = simd::fma(simd::load<A>(c0 + 2 * b_ld + k), xv, s2);
-      s3 = simd::fma(simd::load<A>(c0 + 3 * b_ld + k), xv, s3);
-    }
-    if (k < K) {
-      const auto t = static_cast<std::size_t>(K - k);
-      const V xv = simd::load_partial<A>(x + k, t);
-      s0 = simd::fma(simd::load_partial<A>(c0 + k, t), xv, s0);
-      s1 = simd::fma(simd::load_partial<A>(c0 + b_ld + k, t), xv, s1);
-      s2 = simd::fma(simd::load_partial<A>(c0 + 2 * b_ld + k, t), xv, s2);
-      s3 = simd::fma(simd::load_partial<A>(c0 + 3 * b_ld + k, t), xv, s3);
-    }
-    acc[j - j0] = simd::reduce_add(s0);
-    acc[j - j0 + 1] = simd::reduce_add(s1);
-    acc[j - j0 + 2] = simd::reduce_add(s2);
-    acc[j - j0 + 3] = simd::reduce_add(s3);
-  }
-  for (; j < j1; ++j) {
-    const T* c0 = b + j * b_ld;
-    V s = simd::zero<T, A>();
-    index_t k = 0;
-    for (; k + L <= K; k += L) s = simd::fma(simd::load<A>(c0 + k), simd::load<A>(x + k), s);
-    if (k < K) {
-      const auto t = static_cast<std::size_t>(K - k);
-      s = simd::fma(simd::load_partial<A>(c0 + k, t), simd::load_partial<A>(x + k, t), s);
-    }
-    acc[j - j0] = simd::reduce_add(s);
-  }
+  for (; j + 4 <= j1; j += 4) columns(j, std::integral_constant<int, 4>{});
+  for (; j < j1; ++j) columns(j, std::integral_constant<int, 1>{});
 }
 
-/// The M = 1 product for unit-stride rows or columns of B (caller checks). x must be
-/// contiguous for col-major B.
-template <gemm_policy P, class Ep, class Exec>
-void gemv(index_t N, index_t K, typename P::compute_type alpha, const typename P::compute_type* x, index_t x_stride,
-          const typename P::compute_type* b, index_t b_rs, index_t b_cs, typename P::compute_type beta,
+/// The M <= gemv_max_rows product for B with unit column stride (row-major) or unit row
+/// stride with contiguous X rows (col-major). The caller checks those conditions.
+template <gemm_policy P, int M, class Ep, class Exec>
+void gemv(index_t N, index_t K, typename P::compute_type alpha, strided_ref<typename P::compute_type> x,
+          strided_ref<typename P::compute_type> b, typename P::compute_type beta,
           c_ref<typename P::compute_type> c, const Ep& ep, const Exec& exec) {
   using A = typename P::arch;
   using T = typename P::compute_type;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
-  // Each task owns a contiguous column range (cache-line aligned) and streams whole row
-  // segments of B: long sequential runs are what the hardware prefetchers need to reach
-  // DRAM bandwidth. y for the range (16 KiB for 4096 columns) stays in L1/L2.
+  // Each task owns a contiguous, cache-line aligned column range and streams whole row
+  // segments of B: long sequential runs are what the hardware prefetchers need.
   constexpr index_t align = 64 / sizeof(T);
-  const index_t tasks = std::min<index_t>(std::max(1, exec.num_threads()), ceil_div(N, align));
+  const index_t tasks = 2.0 * M * N * K < 1.0e6 ? 1 : std::min<index_t>(std::max(1, exec.num_threads()), ceil_div(N, align));
   auto task = [&](index_t t) {
     const index_t j0 = std::min(N, ceil_div(N * t / tasks, align) * align);
     const index_t j1 = t + 1 == tasks ? N : std::min(N, ceil_div(N * (t + 1) / tasks, align) * align);
     if (j0 >= j1) return;
+    const index_t n = j1 - j0;
     aligned_buffer<T>& acc = thread_a_buffer<T>();
-    acc.reserve_discard(static_cast<std::size_t>(j1 - j0));
-    if (b_cs == 1) gemv_rows<A, T>(K, x, x_stride, b, b_rs, j0, j1, acc.data());
-    else gemv_cols<A, T>(K, x, b, b_cs, j0, j1, acc.data());
+    acc.reserve_discard(static_cast<std::size_t>(M * n));
+    if (b.cs == 1) gemv_rows<A, T, M>(K, x, b.p, b.rs, j0, j1, acc.data());
+    else gemv_cols<A, T, M>(K, x, b.p, b.cs, j0, j1, acc.data());
     register_tile<A, T, 1, 1> tile;
-    for (index_t j = j0; j < j1; j += L) {
-      const int n = static_cast<int>(std::min(L, j1 - j));
-      tile.acc[0][0] = simd::load_partial<A>(acc.data() + (j - j0), static_cast<std::size_t>(n));
-      store_tile(tile, 1, n, alpha, beta, beta != T(0), c, true, ep, 0, j);
-    }
+    for (int r = 0; r < M; ++r)
+      for (index_t j = j0; j < j1; j += L) {
+        const int nv = static_cast<int>(std::min(L, j1 - j));
+        tile.acc[0][0] = simd::load_partial<A>(acc.data() + r * n + (j - j0), static_cast<std::size_t>(nv));
+        store_tile(tile, 1, nv, alpha, beta, beta != T(0), c, true, ep, r, j);
+      }
   };
-  if (tasks <= 1 || 2.0 * N * K < 1.0e6) {
-    for (index_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    exec.parallel_for(tasks, task);
+  if (tasks <= 1) task(0);
+  else exec.parallel_for(tasks, task);
+}
+
+/// Runs the GEMV path if it applies (M <= 4, B unit-stride in one direction); false if not.
+template <gemm_policy P, class Ep, class Exec>
+bool try_gemv(index_t M, index_t N, index_t K, typename P::compute_type alpha, strided_ref<typename P::compute_type> a,
+              strided_ref<typename P::compute_type> b, typename P::compute_type beta, c_ref<typename P::compute_type> c,
+              const Ep& ep, const Exec& exec) {
+  if (M > gemv_max_rows || !(b.cs == 1 || (b.rs == 1 && a.cs == 1))) return false;
+  switch (M) {
+    case 1: gemv<P, 1>(N, K, alpha, a, b, beta, c, ep, exec); break;
+    case 2: gemv<P, 2>(N, K, alpha, a, b, beta, c, ep, exec); break;
+    case 3: gemv<P, 3>(N, K, alpha, a, b, beta, c, ep, exec); break;
+    default: gemv<P, 4>(N, K, alpha, a, b, beta, c, ep, exec); break;
   }
+  return true;
 }
 
 }  // namespace gemm_detail

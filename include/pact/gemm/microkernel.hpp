@@ -34,13 +34,21 @@ struct register_tile {
 /// acc += A_sliver * B_sliver over kc steps (packed, aligned B). The tile may have fewer
 /// rows than the packed sliver (RowsInTile < SliverRows) for short M: only those rows are
 /// computed, the sliver layout stays the policy's.
-template <class A, class T, int MR, int NV, int SliverRows = MR>
+/// Prefetch > 0 prefetches both slivers that many k steps ahead into L1 (one hint per
+/// 64-byte line of B, one per step of A), hiding L2/L3 latency when they are not in L1.
+template <class A, class T, int MR, int NV, int SliverRows = MR, int PrefetchB = 0>
 PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
                                            register_tile<A, T, MR, NV>& tile) noexcept {
   using V = simd::vec<T, A>;
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
   constexpr int NR = NV * L;
+  constexpr int line = 64 / static_cast<int>(sizeof(T));
   for (index_t k = 0; k < kc; ++k) {
+    if constexpr (PrefetchB > 0) {
+#pragma GCC unroll 8
+      for (int e = 0; e < NR; e += line) simd::prefetch_l1(b + PrefetchB * NR + e);
+      simd::prefetch_l1(a + PrefetchB * SliverRows);
+    }
     V bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(b + v * L);

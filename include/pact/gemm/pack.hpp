@@ -39,11 +39,14 @@ template <int MR, class T, class S>
 void pack_a_block(strided_ref<S> a, index_t mc, index_t kc, T* PACT_RESTRICT dst) noexcept {
   for (index_t i0 = 0; i0 < mc; i0 += MR) {
     const index_t m = mc - i0 < MR ? mc - i0 : MR;
-    if (a.cs == 1) {
-      // Row-major A: read each row contiguously, scatter into the sliver.
-      for (index_t i = 0; i < m; ++i) {
-        const S* row = &a(i0 + i, 0);
-        for (index_t k = 0; k < kc; ++k) dst[k * MR + i] = to_compute<T>(row[k]);
+    if (a.cs == 1 && m == MR) {
+      // Row-major A, full sliver: walk k outermost so the MR source rows are read as MR
+      // sequential streams and the sliver is written strictly sequentially.
+      const S* rows[MR];
+      for (int i = 0; i < MR; ++i) rows[i] = &a(i0 + i, 0);
+      for (index_t k = 0; k < kc; ++k) {
+#pragma GCC unroll 32
+        for (int i = 0; i < MR; ++i) dst[k * MR + i] = to_compute<T>(rows[i][k]);
       }
     } else {
       for (index_t k = 0; k < kc; ++k)

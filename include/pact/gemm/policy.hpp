@@ -28,6 +28,14 @@ constexpr gemm_loop_order loop_order_of = [] {
   else return gemm_loop_order::b_sliver_in_l1;
 }();
 
+/// Optional policy member `prefetch_b`: k steps of software prefetch ahead in the B
+/// sliver (0 = rely on the hardware prefetchers).
+template <class P>
+constexpr int prefetch_b_of = [] {
+  if constexpr (requires { P::prefetch_b; }) return static_cast<int>(P::prefetch_b);
+  else return 0;
+}();
+
 /// The shape of a GEMM policy: the members must exist with the right kinds.
 template <class P>
 concept gemm_policy = requires {
@@ -42,7 +50,7 @@ concept gemm_policy = requires {
 
 /// A GEMM policy as a struct of constants.
 template <simd::simd_arch Arch, class T, int MR, int NR, index_t KC, index_t MC, index_t NC,
-          gemm_loop_order Order = gemm_loop_order::b_sliver_in_l1>
+          gemm_loop_order Order = gemm_loop_order::b_sliver_in_l1, int PrefetchB = 0>
 struct gemm_config {
   using arch = Arch;
   using compute_type = T;
@@ -52,6 +60,7 @@ struct gemm_config {
   static constexpr index_t mc = MC;
   static constexpr index_t nc = NC;
   static constexpr gemm_loop_order loop_order = Order;
+  static constexpr int prefetch_b = PrefetchB;
 };
 
 namespace detail {

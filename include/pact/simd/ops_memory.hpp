@@ -203,6 +203,14 @@ PACT_ALWAYS_INLINE void prefetch_l1(const void* p) noexcept {
   (void)p;
 #endif
 }
+/// Hint that the cache line holding p will be written soon.
+PACT_ALWAYS_INLINE void prefetch_l1_write(void* p) noexcept {
+#if defined(__GNUC__)
+  __builtin_prefetch(p, 1, 3);
+#else
+  (void)p;
+#endif
+}
 PACT_ALWAYS_INLINE void prefetch_l2(const void* p) noexcept {
 #if defined(__GNUC__)
   __builtin_prefetch(p, 0, 2);

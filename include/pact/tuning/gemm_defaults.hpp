@@ -25,14 +25,20 @@ template <>
 struct default_gemm_policy<simd::sse2, double> : gemm_config<simd::sse2, double, 6, 4, 256, 96, 2048> {};
 // avx2: 6x16 floats, KC 256 keeps the 16 KiB B sliver in L1 (KC=384 spills, PLATFORM.md).
 template <>
-struct default_gemm_policy<simd::avx2, float> : gemm_config<simd::avx2, float, 6, 16, 256, 144, 4080> {};
+struct default_gemm_policy<simd::avx2, float>
+    : gemm_config<simd::avx2, float, 6, 16, 256, 144, 4080, gemm_loop_order::b_sliver_in_l1, 32> {};
 template <>
-struct default_gemm_policy<simd::avx2, double> : gemm_config<simd::avx2, double, 6, 8, 256, 96, 2040> {};
+struct default_gemm_policy<simd::avx2, double>
+    : gemm_config<simd::avx2, double, 6, 8, 256, 96, 2040, gemm_loop_order::b_sliver_in_l1, 32> {};
 // avx512: 14x32 floats = 28 zmm accumulators + 2 B vectors + 1 broadcast (31 of 32).
+// Software prefetch 32 k-steps (4 KiB) ahead in B: measured +5% at 1024^3 and +40% for
+// M = 8 with pre-packed 4096x4096 weights (DRAM-bound), see docs/gemm.md.
 template <>
-struct default_gemm_policy<simd::avx512, float> : gemm_config<simd::avx512, float, 14, 32, 384, 168, 4096> {};
+struct default_gemm_policy<simd::avx512, float>
+    : gemm_config<simd::avx512, float, 14, 32, 384, 168, 4096, gemm_loop_order::b_sliver_in_l1, 32> {};
 template <>
-struct default_gemm_policy<simd::avx512, double> : gemm_config<simd::avx512, double, 14, 16, 384, 168, 2048> {};
+struct default_gemm_policy<simd::avx512, double>
+    : gemm_config<simd::avx512, double, 14, 16, 384, 168, 2048, gemm_loop_order::b_sliver_in_l1, 32> {};
 template <class T>
 struct default_gemm_policy<simd::avx512_vnni, T> : default_gemm_policy<simd::avx512, T> {};
 #endif
