@@ -144,7 +144,12 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
             run_tile<P>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
                         ic + ir, jc + j0);
           };
-          if constexpr (loop_order_of<P> == gemm_loop_order::a_sliver_in_l1) {
+          constexpr auto order = loop_order_of<P>;
+          // Few rows: B streams once with its sliver in L1 (LLM decode/prefill with small M).
+          // Many rows: keep the A sliver in L1 and reuse the L2-resident B block across it.
+          const bool a_in_l1 = order == gemm_loop_order::a_sliver_in_l1 ||
+                               (order == gemm_loop_order::automatic && mc >= 4 * MR);
+          if (a_in_l1) {
             // The MR x KC A sliver stays in L1 while the B slivers of the (L2-sized) block stream.
             for (index_t ir = 0; ir < mc; ir += MR)
               for (index_t s = s_begin; s < s_end; ++s) tile_at(s, ir);

@@ -12,6 +12,27 @@
 PACT_NAMESPACE_BEGIN
 namespace gemm_detail {
 
+/// Row tiles of MRt rows over column blocks of NVt vectors.
+template <class A, class T, int MRt, int NVt, class Ep>
+void direct_tiles(index_t M, index_t N, index_t K, T alpha, const T* a, index_t a_rs, index_t a_cs, const T* b,
+                  index_t b_ld, T beta, c_ref<T> c, const Ep& ep) {
+  constexpr int NR = NVt * static_cast<int>(simd::lanes<T, A>);
+  const bool read_c = beta != T(0);
+  for (index_t j0 = 0; j0 < N; j0 += NR) {
+    const int n = static_cast<int>(std::min<index_t>(NR, N - j0));
+    for (index_t i0 = 0; i0 < M; i0 += MRt) {
+      const int m = static_cast<int>(std::min<index_t>(MRt, M - i0));
+      register_tile<A, T, MRt, NVt> tile;
+      tile.clear();
+      if (m == MRt && n == NR)
+        microkernel_direct<A, T, MRt, NVt, true>(K, a + i0 * a_rs, a_rs, a_cs, b + j0, b_ld, n, m, tile);
+      else
+        microkernel_direct<A, T, MRt, NVt>(K, a + i0 * a_rs, a_rs, a_cs, b + j0, b_ld, n, m, tile);
+      store_tile(tile, m, n, alpha, beta, read_c, c, true, ep, i0, j0);
+    }
+  }
+}
+
 template <gemm_policy P, class Ep>
 void gemm_direct(index_t M, index_t N, index_t K, typename P::compute_type alpha,
                  const typename P::compute_type* a, index_t a_rs, index_t a_cs,
@@ -19,18 +40,18 @@ void gemm_direct(index_t M, index_t N, index_t K, typename P::compute_type alpha
                  c_ref<typename P::compute_type> c, const Ep& ep) {
   using A = typename P::arch;
   using T = typename P::compute_type;
-  constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
-  const bool read_c = beta != T(0);
-  for (index_t j0 = 0; j0 < N; j0 += P::nr) {
-    const int n = static_cast<int>(std::min<index_t>(P::nr, N - j0));
-    for (index_t i0 = 0; i0 < M; i0 += P::mr) {
-      const int m = static_cast<int>(std::min<index_t>(P::mr, M - i0));
-      register_tile<A, T, P::mr, NV> tile;
-      tile.clear();
-      microkernel_direct<A, T, P::mr, NV>(K, a + i0 * a_rs, a_rs, a_cs, b + j0, b_ld, n, m, tile);
-      store_tile(tile, m, n, alpha, beta, read_c, c, true, ep, i0, j0);
+  constexpr int L = static_cast<int>(simd::lanes<T, A>);
+  constexpr int NV = P::nr / L;
+  if constexpr (NV > 1) {
+    // One vector of columns or fewer: a one-vector tile with twice the rows keeps the
+    // FMA units busy instead of multiplying NV-1 vectors of zeros.
+    if (N <= L) {
+      constexpr int rows = std::min(2 * P::mr, detail::vector_registers<A>() - 2);
+      direct_tiles<A, T, rows, 1>(M, N, K, alpha, a, a_rs, a_cs, b, b_ld, beta, c, ep);
+      return;
     }
   }
+  direct_tiles<A, T, P::mr, NV>(M, N, K, alpha, a, a_rs, a_cs, b, b_ld, beta, c, ep);
 }
 
 }  // namespace gemm_detail

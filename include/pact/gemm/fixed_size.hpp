@@ -2,6 +2,9 @@
 // Compile-time-sized GEMM: M, N, K are template constants, so every loop of the direct
 // (unpacked) microkernel unrolls and the product stays in registers, with no packing and
 // no run-time dispatch. Row-major A (M x K, lda), B (K x N, ldb), C (M x N, ldc).
+#include <algorithm>
+#include <utility>
+
 #include "pact/gemm/direct.hpp"
 #include "pact/gemm/epilogue.hpp"
 #include "pact/tuning/gemm_defaults.hpp"
@@ -20,8 +23,11 @@ PACT_ALWAYS_INLINE void gemm_fixed(T alpha, const T* a, index_t lda, const T* b,
   // the registers hold next to NV B vectors and one broadcast (16 rows for N = 16 on
   // AVX-512, so a 16^3 product is one tile).
   constexpr int NV = static_cast<int>(std::min<index_t>(P::nr / L, (N + L - 1) / L));
-  constexpr int max_rows = (detail::vector_registers<A>() - NV - 1) / NV;
-  constexpr int MR = static_cast<int>(std::min<index_t>(M, std::min(max_rows, 32)));
+  constexpr int max_rows = std::min((detail::vector_registers<A>() - NV - 1) / NV, 32);
+  // Balanced row tiles: 32 rows with at most 14 per tile become 11 + 11 + 10, not
+  // 14 + 14 + 4 (a 4-row tile runs at half speed: too few accumulators per B load).
+  constexpr index_t row_tiles = (M + max_rows - 1) / max_rows;
+  constexpr int MR = static_cast<int>((M + row_tiles - 1) / row_tiles);
   constexpr int NRt = NV * L;
   const bool read_c = beta != T(0);
   const gemm_detail::c_ref<T> cref{c, ldc, 1};

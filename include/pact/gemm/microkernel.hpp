@@ -11,6 +11,8 @@
 //   garbage-free zeros and only the m x n corner is ever stored (store_tile below).
 //   For unpacked B (small sizes) loads are limited to the first n columns (masked), so
 //   nothing past the matrix is read.
+#include <algorithm>
+
 #include "pact/core/matrix_view.hpp"
 #include "pact/simd/simd.hpp"
 
@@ -66,29 +68,42 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
 /// acc += A(rows, k) * B(k, cols) straight from the matrices (no packing): A by strides,
 /// B row-major with unit column stride. Only the first n columns of B are read: vectors
 /// past n are not loaded at all and the vector holding column n-1 loads n - v*L lanes.
-template <class A, class T, int MR, int NV>
+/// Full = true promises m == MR and n == NR, so the loop carries no bound checks.
+template <class A, class T, int MR, int NV, bool Full = false>
 PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a, index_t a_rs, index_t a_cs,
                                            const T* PACT_RESTRICT b, index_t b_ld, int n, int m,
                                            register_tile<A, T, MR, NV>& tile) noexcept {
   using V = simd::vec<T, A>;
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
+  // Rows past m re-read row m-1 instead of branching: a branch per row inside the k loop
+  // makes the compiler keep the accumulators in memory. store_tile drops those rows.
+  const T* a_row[MR];
+  int valid[NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) a_row[i] = a + (Full ? i : std::min(i, m - 1)) * a_rs;
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) valid[v] = Full ? L : std::clamp(n - v * L, 0, L);
+  // Accumulate in a local copy: the tile is reached through a reference that g++ cannot
+  // prove distinct from A's rows, and would otherwise store it back on every k step.
+  register_tile<A, T, MR, NV> acc = tile;
   for (index_t k = 0; k < kc; ++k) {
     V bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
-      const int valid = n - v * L;
-      bv[v] = valid >= L ? simd::load<A>(b + k * b_ld + v * L)
-                         : simd::load_partial<A>(b + k * b_ld + v * L, static_cast<std::size_t>(valid > 0 ? valid : 0));
+      const T* bk = b + k * b_ld + v * L;
+      // Branch-free: a data-dependent choice between two loads splits the loop body and
+      // g++ then keeps the accumulators in memory. Masked loads cost the same as plain ones.
+      if constexpr (Full) bv[v] = simd::load<A>(bk);
+      else bv[v] = simd::load_partial<A>(bk, static_cast<std::size_t>(valid[v]));
     }
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      if (i < m) {
-        const V ai = simd::broadcast<A>(a[i * a_rs + k * a_cs]);
+      const V ai = simd::broadcast<A>(a_row[i][k * a_cs]);
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
-      }
+      for (int v = 0; v < NV; ++v) acc.acc[i][v] = simd::fma(ai, bv[v], acc.acc[i][v]);
     }
   }
+  tile = acc;
 }
 
 }  // namespace gemm_detail

@@ -20,6 +20,7 @@ PACT_NAMESPACE_BEGIN
 enum class gemm_loop_order {
   b_sliver_in_l1,  ///< for jr { for ir }: B sliver (KC x NR) in L1, A block (MC x KC) in L2
   a_sliver_in_l1,  ///< for ir { for jr }: A sliver (MR x KC) in L1, B block (KC x NC) in L2
+  automatic,       ///< a_sliver_in_l1 for blocks of at least 4 MR rows, else b_sliver_in_l1
 };
 
 template <class P>

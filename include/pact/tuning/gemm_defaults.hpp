@@ -31,11 +31,14 @@ template <>
 struct default_gemm_policy<simd::avx2, double>
     : gemm_config<simd::avx2, double, 6, 8, 256, 96, 2040, gemm_loop_order::b_sliver_in_l1, 32> {};
 // avx512: 14x32 floats = 28 zmm accumulators + 2 B vectors + 1 broadcast (31 of 32).
+// KC 384: the 21 KiB A sliver sits in L1 next to the streaming B. MC 336 / NC 1024: for
+// large M the A sliver stays in L1 while the 1.5 MiB B block is reused from L2/L3
+// (a_sliver_in_l1); small M switches to the B-sliver-in-L1 order (automatic).
 // Software prefetch 32 k-steps (4 KiB) ahead in B: measured +5% at 1024^3 and +40% for
-// M = 8 with pre-packed 4096x4096 weights (DRAM-bound), see docs/gemm.md.
+// M = 8 with pre-packed 4096x4096 weights (DRAM-bound). Sweep: docs/gemm.md.
 template <>
 struct default_gemm_policy<simd::avx512, float>
-    : gemm_config<simd::avx512, float, 14, 32, 384, 168, 4096, gemm_loop_order::b_sliver_in_l1, 32> {};
+    : gemm_config<simd::avx512, float, 14, 32, 384, 336, 1024, gemm_loop_order::automatic, 32> {};
 template <>
 struct default_gemm_policy<simd::avx512, double>
     : gemm_config<simd::avx512, double, 14, 16, 384, 168, 2048, gemm_loop_order::b_sliver_in_l1, 32> {};
