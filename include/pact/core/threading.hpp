@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -41,6 +42,10 @@ struct serial {
 
 /// A fixed set of worker threads. parallel_for hands out tasks dynamically; the first
 /// exception thrown by a task is rethrown on the calling thread after all tasks finish.
+/// Workers and the caller spin briefly before sleeping: a GEMM issues a parallel_for per
+/// K block, and a futex wake-up in a VM costs tens of microseconds.
+/// Each call publishes its own job object, so a worker that wakes late for a finished
+/// job only finds its task counter exhausted and never touches the next job's state.
 class thread_pool {
  public:
   explicit thread_pool(int threads) : threads_(threads < 1 ? 1 : threads) {
@@ -52,6 +57,7 @@ class thread_pool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -67,48 +73,78 @@ class thread_pool {
       return;
     }
     std::lock_guard<std::mutex> one_job_at_a_time(job_mutex_);
-    job_fn_ = [&f](index_t i) { f(i); };
+    auto j = std::make_shared<job>();
+    j->fn = [&f](index_t i) { f(i); };
+    j->tasks = n;
+    j->pending.store(n, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      job_tasks_ = n;
-      next_task_.store(0);
-      pending_ = n;
-      error_ = nullptr;
-      ++generation_;
+      current_ = j;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    run_tasks();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    job_fn_ = nullptr;
-    if (error_) std::rethrow_exception(error_);
+    run(*j);
+    for (int spin = 0; j->pending.load(std::memory_order_acquire) != 0; ++spin) {
+      if (spin < spin_limit) {
+        cpu_relax();
+      } else {
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [&] { return j->pending.load(std::memory_order_acquire) == 0; });
+      }
+    }
+    if (j->error) std::rethrow_exception(j->error);
   }
 
  private:
-  void run_tasks() const {
+  struct job {
+    std::function<void(index_t)> fn;
+    index_t tasks = 0;
+    std::atomic<index_t> next{0};
+    std::atomic<index_t> pending{0};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+  };
+
+  static constexpr int spin_limit = 20000;  // ~tens of microseconds of polling
+
+  static void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
+  void run(job& j) const {
     for (;;) {
-      const index_t i = next_task_.fetch_add(1);
-      if (i >= job_tasks_) return;
+      const index_t i = j.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= j.tasks) return;
       try {
-        job_fn_(i);
+        j.fn(i);
       } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!error_) error_ = std::current_exception();
+        std::lock_guard<std::mutex> lock(j.error_mutex);
+        if (!j.error) j.error = std::current_exception();
       }
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_all();
+      if (j.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);  // pairs with the caller's sleeping wait
+        done_.notify_all();
+      }
     }
   }
+
   void worker_loop() const {
     std::size_t seen = 0;
     for (;;) {
+      for (int spin = 0; spin < spin_limit && generation_.load(std::memory_order_acquire) == seen; ++spin) cpu_relax();
+      std::shared_ptr<job> j;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
         if (stopping_) return;
-        seen = generation_;
+        seen = generation_.load(std::memory_order_relaxed);
+        j = current_;
       }
-      run_tasks();
+      if (j) run(*j);
     }
   }
 
@@ -118,12 +154,8 @@ class thread_pool {
   mutable std::mutex mutex_;
   mutable std::condition_variable wake_;
   mutable std::condition_variable done_;
-  mutable std::function<void(index_t)> job_fn_;
-  mutable index_t job_tasks_ = 0;
-  mutable std::atomic<index_t> next_task_{0};
-  mutable index_t pending_ = 0;
-  mutable std::size_t generation_ = 0;
-  mutable std::exception_ptr error_;
+  mutable std::shared_ptr<job> current_;
+  mutable std::atomic<std::size_t> generation_{0};
   bool stopping_ = false;
 };
 
