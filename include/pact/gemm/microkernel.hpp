@@ -45,21 +45,37 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
   constexpr int NR = NV * L;
   constexpr int line = 64 / static_cast<int>(sizeof(T));
-  for (index_t k = 0; k < kc; ++k) {
-    if constexpr (PrefetchB > 0) {
-#pragma GCC unroll 8
-      for (int e = 0; e < NR; e += line) simd::prefetch_l1(b + PrefetchB * NR + e);
-      simd::prefetch_l1(a + PrefetchB * SliverRows);
-    }
+  auto step = [&](const T* ak, const T* bk) PACT_ALWAYS_INLINE_LAMBDA {
     V bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(b + v * L);
+    for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(bk + v * L);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const V ai = simd::broadcast<A>(a[i]);
+      const V ai = simd::broadcast<A>(ak[i]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
     }
+  };
+  // Four k steps per iteration: the loop overhead and the prefetch hints for A (one per
+  // cache line, not per step) are shared, which keeps small tiles (6x16 on AVX2: 12 FMAs
+  // per step) from being limited by the front end instead of the FMA units.
+  index_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    if constexpr (PrefetchB > 0) {
+#pragma GCC unroll 8
+      for (int e = 0; e < 4 * NR; e += line) simd::prefetch_l1(b + PrefetchB * NR + e);
+#pragma GCC unroll 8
+      for (int e = 0; e < 4 * SliverRows; e += line) simd::prefetch_l1(a + PrefetchB * SliverRows + e);
+    }
+    step(a, b);
+    step(a + SliverRows, b + NR);
+    step(a + 2 * SliverRows, b + 2 * NR);
+    step(a + 3 * SliverRows, b + 3 * NR);
+    a += 4 * SliverRows;
+    b += 4 * NR;
+  }
+  for (; k < kc; ++k) {
+    step(a, b);
     a += SliverRows;
     b += NR;
   }

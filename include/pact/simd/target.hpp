@@ -62,8 +62,10 @@
 
 #if defined(__GNUC__)
 #define PACT_ALWAYS_INLINE inline __attribute__((always_inline))
+#define PACT_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
 #define PACT_RESTRICT __restrict__
 #else
 #define PACT_ALWAYS_INLINE inline
+#define PACT_ALWAYS_INLINE_LAMBDA
 #define PACT_RESTRICT
 #endif
