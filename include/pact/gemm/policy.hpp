@@ -95,6 +95,7 @@ consteval bool check_gemm_policy() {
     static_assert(P::kc >= 1, "GEMM policy: kc must be positive");
     static_assert(P::mc >= P::mr && P::mc % P::mr == 0, "GEMM policy: mc must be a positive multiple of mr");
     static_assert(P::nc >= P::nr && P::nc % P::nr == 0, "GEMM policy: nc must be a positive multiple of nr");
+    static_assert(prefetch_b_of<P> >= 0, "GEMM policy: prefetch_b must be >= 0 (k steps ahead; 0 disables)");
   }
   return true;
 }
