@@ -71,3 +71,9 @@ template <class T, class A = simd::native_arch>
 using default_gemm_policy_t = tuning::tuned_gemm_policy<A, T>;
 
 PACT_NAMESPACE_END
+
+// A generated policy header (tools/pact_tune), named by the build for every translation
+// unit so all of them agree on the policy: -DPACT_TUNED_HEADER='"pact_tuned.hpp"'.
+#if defined(PACT_TUNED_HEADER)
+#include PACT_TUNED_HEADER
+#endif
