@@ -29,10 +29,11 @@ struct problem {
   std::vector<std::vector<float>> b;  // rotated copies when B is larger than the LLC
   std::vector<float> c;
   problem(shape s) : m(s.m), n(s.n), k(s.k) {
-    // Weights bigger than 16 MB are rotated through >= 512 MB so each call reads them
-    // from DRAM (the VM's last-level cache size is not reliably reported).
+    // Bandwidth-bound shapes (few rows against weights bigger than 16 MB, the LLM case)
+    // rotate B through >= 512 MB so each call reads the weights from DRAM (the VM's
+    // last-level cache size is not reliably reported). Compute-bound shapes keep one B.
     const double b_bytes = 4.0 * s.n * s.k;
-    copies = b_bytes > 16e6 ? static_cast<int>(std::ceil(512e6 / b_bytes)) : 1;
+    copies = (s.m <= 128 && b_bytes > 16e6) ? static_cast<int>(std::ceil(512e6 / b_bytes)) : 1;
     std::uint32_t state = 12345;
     auto next = [&state] {  // cheap LCG: filling 512 MB with mt19937 takes seconds
       state = state * 1664525u + 1013904223u;
