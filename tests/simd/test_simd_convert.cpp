@@ -50,40 +50,34 @@ static std::vector<float> boundary_floats() {
   return v;
 }
 
-TYPED_TEST(SimdConvert, Bf16AllCodesAndRounding) {
-  using A = TypeParam;
+/// One check for both 16-bit formats: every code decoded by the SIMD load equals the scalar
+/// decode, and every boundary float encoded by the SIMD store equals the scalar encode.
+template <class A, class Load, class Store, class Decode, class Encode>
+void check_half_conversions(Load load, Store store, Decode decode, Encode encode) {
   constexpr std::size_t L = simd::lanes<float, A>;
   for (std::uint32_t c = 0; c < 65536; c += L) {
     std::uint16_t in[L];
     float out[L];
     for (std::size_t i = 0; i < L; ++i) in[i] = static_cast<std::uint16_t>(c + i);
-    simd::store(out, simd::load_bf16<A>(in));
-    for (std::size_t i = 0; i < L; ++i) ASSERT_EQ(bits_of(out[i]), bits_of(pact::bf16_bits_to_float(in[i]))) << c + i;
+    simd::store(out, load(in));
+    for (std::size_t i = 0; i < L; ++i) ASSERT_EQ(bits_of(out[i]), bits_of(decode(in[i]))) << c + i;
   }
   const auto fs = boundary_floats();
   for (std::size_t o = 0; o + L <= fs.size(); o += L) {
     std::uint16_t out[L];
-    simd::store_bf16(out, simd::load<A>(&fs[o]));
-    for (std::size_t i = 0; i < L; ++i)
-      ASSERT_EQ(out[i], pact::float_to_bf16_bits(fs[o + i])) << std::hex << bits_of(fs[o + i]);
+    store(out, simd::load<A>(&fs[o]));
+    for (std::size_t i = 0; i < L; ++i) ASSERT_EQ(out[i], encode(fs[o + i])) << std::hex << bits_of(fs[o + i]);
   }
 }
 
+TYPED_TEST(SimdConvert, Bf16AllCodesAndRounding) {
+  check_half_conversions<TypeParam>(simd::load_bf16<TypeParam>, simd::store_bf16,
+                                    [](std::uint16_t b) { return pact::bf16_bits_to_float(b); },
+                                    [](float f) { return pact::float_to_bf16_bits(f); });
+}
+
 TYPED_TEST(SimdConvert, Fp16AllCodesAndRounding) {
-  using A = TypeParam;
-  constexpr std::size_t L = simd::lanes<float, A>;
-  for (std::uint32_t c = 0; c < 65536; c += L) {
-    std::uint16_t in[L];
-    float out[L];
-    for (std::size_t i = 0; i < L; ++i) in[i] = static_cast<std::uint16_t>(c + i);
-    simd::store(out, simd::load_fp16<A>(in));
-    for (std::size_t i = 0; i < L; ++i) ASSERT_EQ(bits_of(out[i]), bits_of(pact::fp16_bits_to_float(in[i]))) << c + i;
-  }
-  const auto fs = boundary_floats();
-  for (std::size_t o = 0; o + L <= fs.size(); o += L) {
-    std::uint16_t out[L];
-    simd::store_fp16(out, simd::load<A>(&fs[o]));
-    for (std::size_t i = 0; i < L; ++i)
-      ASSERT_EQ(out[i], pact::float_to_fp16_bits(fs[o + i])) << std::hex << bits_of(fs[o + i]);
-  }
+  check_half_conversions<TypeParam>(simd::load_fp16<TypeParam>, simd::store_fp16,
+                                    [](std::uint16_t b) { return pact::fp16_bits_to_float(b); },
+                                    [](float f) { return pact::float_to_fp16_bits(f); });
 }
