@@ -1,20 +1,20 @@
 // pact's tour: what this machine is, what pact compiled for, whether the SIMD layer is
 // sound here, the machine's measured ceilings, and GEMM against a naive loop and every
 // peer library found at build time. The README's first command runs it.
-//   pact_tour [--quick | --thorough]
+//   pact_tour [--quick | --thorough | --smoke]   (--smoke: tiny sizes, for CI)
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "pact/pact.hpp"
 #include "support/machine_peak.hpp"
 #include "support/peers.hpp"
+#include "tour/tour_gemm.hpp"
+#include "tour/tour_report.hpp"
 
 namespace simd = pact::simd;
 
@@ -73,116 +73,34 @@ int simd_self_check() {
   return failures;
 }
 
-double seconds_of(const std::function<void()>& f, int reps) {
-  f();
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-struct row {
-  std::string impl;
-  double gflops;
-};
-
-void gemm_table(int n, int threads, int reps, double peak, std::vector<std::string>& json) {
-  std::vector<float> a(static_cast<std::size_t>(n) * n), b(a.size()), c(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.001f * static_cast<float>(i)), b[i] = std::cos(0.002f * static_cast<float>(i));
-  const double flops = 2.0 * n * n * n;
-  std::vector<row> rows;
-  pact::thread_pool pool(threads);
-  pact_bench::set_peer_threads(threads);
-  auto add = [&](const std::string& name, const std::function<void()>& f, int r) { rows.push_back({name, flops / seconds_of(f, r) / 1e9}); };
-  if (threads == 1 && n <= 512) {
-    add("naive i-k-j loop", [&] {
-      std::fill(c.begin(), c.end(), 0.0f);
-      for (int i = 0; i < n; ++i)
-        for (int k = 0; k < n; ++k)
-          for (int j = 0; j < n; ++j) c[static_cast<std::size_t>(i * n + j)] += a[static_cast<std::size_t>(i * n + k)] * b[static_cast<std::size_t>(k * n + j)];
-    }, 1);
-  }
-  add("pact", [&] {
-    pact::gemm(1.0f, pact::make_row_major<const float>(a.data(), n, n), pact::make_row_major<const float>(b.data(), n, n), 0.0f,
-               pact::make_row_major(c.data(), n, n), pact::epilogue::none{}, pool);
-  }, reps);
-#if defined(PACT_BENCH_HAVE_OPENBLAS)
-  add("OpenBLAS", [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); }, reps);
-#endif
-#if defined(PACT_BENCH_HAVE_BLIS)
-  add("BLIS", [&] {
-    float one = 1, zero = 0;
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, n, n, n, &one, a.data(), n, 1, b.data(), n, 1, &zero, c.data(), n, 1);
-  }, reps);
-#endif
-#if defined(PACT_BENCH_HAVE_DNNL)
-  add("oneDNN", [&] { dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); }, reps);
-#endif
-#if defined(PACT_BENCH_HAVE_EIGEN)
-  add("Eigen", [&] {
-    using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<Mat>(c.data(), n, n).noalias() = Eigen::Map<const Mat>(a.data(), n, n) * Eigen::Map<const Mat>(b.data(), n, n);
-  }, reps);
-#endif
-  double best_peer = 0, naive = 0, pact_rate = 0;
-  for (const auto& r : rows) {
-    if (r.impl == "pact") pact_rate = r.gflops;
-    else if (r.impl.rfind("naive", 0) == 0) naive = r.gflops;
-    else best_peer = std::max(best_peer, r.gflops);
-  }
-  std::printf("\n  SGEMM %dx%dx%d, %d thread%s                 GFLOP/s   %% peak   vs naive   vs best peer\n", n, n, n,
-              threads, threads > 1 ? "s" : " ");
-  for (const auto& r : rows) {
-    std::printf("    %-34s %8.1f   %5.1f%%", r.impl.c_str(), r.gflops, 100 * r.gflops / peak);
-    if (naive > 0) std::printf("   %7.1fx", r.gflops / naive);
-    else std::printf("          ");
-    if (best_peer > 0 && r.impl == "pact") std::printf("   %6.2fx", r.gflops / best_peer);
-    std::printf("\n");
-    json.push_back("{\"kernel\":\"sgemm\",\"shape\":\"" + std::to_string(n) + "^3\",\"threads\":" + std::to_string(threads) +
-                   ",\"impl\":\"" + r.impl + "\",\"gflops\":" + std::to_string(r.gflops) + "}");
-  }
-  (void)pact_rate;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool thorough = false;
+  tour::options opt;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--thorough") == 0) thorough = true;
-    else if (std::strcmp(argv[i], "--quick") == 0) thorough = false;
+    if (std::strcmp(argv[i], "--thorough") == 0) opt.thorough = true;
+    else if (std::strcmp(argv[i], "--quick") == 0) opt.thorough = false;
+    else if (std::strcmp(argv[i], "--smoke") == 0) opt.smoke = true;
     else {
-      std::printf("usage: %s [--quick | --thorough]\n", argv[0]);
+      std::printf("usage: %s [--quick | --thorough | --smoke]\n", argv[0]);
       return 2;
     }
   }
-  std::printf("pact %s tour\n", PACT_VERSION_STRING);
+  constexpr int steps = 3;
+  std::printf("pact %s tour (%s)\n", PACT_VERSION_STRING, opt.thorough ? "thorough" : "quick; --thorough for more shapes and repetitions");
   std::printf("  CPU:            %s\n", cpu_model().c_str());
-  std::printf("  compiled for:   %s (%zu-bit vectors)\n\n", simd::native_arch::name, simd::native_arch::bytes * 8);
-  std::printf("[1/3] SIMD layer self-check on %s\n", simd::native_arch::name);
+  std::printf("  compiled for:   %s (%zu-bit vectors)\n", simd::native_arch::name, simd::native_arch::bytes * 8);
+  tour::step(1, steps, "SIMD layer self-check");
   const int failures = simd_self_check();
-  std::printf("\n[2/3] measuring the machine's ceilings...\n");
-  std::fflush(stdout);
-  const double peak1 = pact_bench::fma_peak_gflops(1), peak2 = pact_bench::fma_peak_gflops(2);
-  const double bw1 = pact_bench::dram_read_gbps(1), bw2 = pact_bench::dram_read_gbps(2);
-  std::printf("  f32 FMA peak:   %.1f GFLOP/s (1 thread), %.1f GFLOP/s (2 threads)\n", peak1, peak2);
-  std::printf("  DRAM read:      %.1f GB/s (1 thread), %.1f GB/s (2 threads)\n", bw1, bw2);
-  std::printf("\n[3/3] GEMM against a naive loop and the peers found at build time\n");
-  std::fflush(stdout);
-  std::vector<std::string> json;
-  gemm_table(256, 1, thorough ? 9 : 3, peak1, json);
-  gemm_table(1024, 1, thorough ? 7 : 3, peak1, json);
-  gemm_table(1024, 2, thorough ? 7 : 3, peak2, json);
-  if (thorough) gemm_table(2048, 2, 5, peak2, json);
-  std::ofstream out("pact_tour.json");
-  out << "{\"cpu\":\"" << cpu_model() << "\",\"arch\":\"" << simd::native_arch::name << "\",\"fma_peak_gflops\":[" << peak1
-      << "," << peak2 << "],\"dram_read_gbps\":[" << bw1 << "," << bw2 << "],\"results\":[";
-  for (std::size_t i = 0; i < json.size(); ++i) out << (i ? "," : "") << json[i];
-  out << "]}\n";
-  std::printf("\nresults written to pact_tour.json\n");
+  tour::step(2, steps, "measuring the machine's ceilings...");
+  const tour::ceilings ceil{{pact_bench::fma_peak_gflops(1), pact_bench::fma_peak_gflops(2)},
+                            {pact_bench::dram_read_gbps(1), pact_bench::dram_read_gbps(2)}};
+  std::printf("  f32 FMA peak:   %.1f GFLOP/s (1 thread), %.1f GFLOP/s (2 threads)\n", ceil.peak_gflops[0], ceil.peak_gflops[1]);
+  std::printf("  DRAM read:      %.1f GB/s (1 thread), %.1f GB/s (2 threads)\n", ceil.dram_gbps[0], ceil.dram_gbps[1]);
+  tour::report rep(ceil);
+  tour::step(3, steps, "GEMM and GEMV against a naive loop and the peers found at build time");
+  tour::gemm_section(rep, opt);
+  rep.write_json("pact_tour.json", cpu_model(), simd::native_arch::name);
+  std::printf("\nresults written to pact_tour.json (chart: python3 tools/roofline.py pact_tour.json)\n");
   return failures == 0 ? 0 : 1;
 }

@@ -10,4 +10,9 @@ cmake --build --preset release --target pact_tour
 # Let the peer libraries use their best kernels on this CPU (see scripts/peer_env.sh).
 source scripts/peer_env.sh
 # Run from the build folder so the tour's pact_tour.json lands there, not in the checkout.
-cd build/release && ./examples/pact_tour "$@"
+cd build/release
+./examples/pact_tour "$@"
+# The roofline chart needs matplotlib, which Debian installs for its own python3.
+py=python3
+[[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null && py=/usr/bin/python3
+"$py" ../../tools/roofline.py pact_tour.json pact_tour_roofline.png
