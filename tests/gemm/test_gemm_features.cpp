@@ -76,6 +76,33 @@ void check_half_inputs() {
       for (int j = 0; j < N; ++j) ASSERT_EQ(ch[static_cast<std::size_t>(i * N + j)].bits, H(c(i, j)).bits);
   }
 }
+// M <= 4 takes the GEMV path, which widens half-precision B (and A) in registers: every
+// tail of the vector width, both unit-stride layouts of B, f32 x half and half x half.
+template <class H, class TA>
+void check_half_gemv() {
+  for (int M = 1; M <= 4; ++M)
+    for (int N : {1, 7, 16, 17, 33, 70})
+      for (int K : {1, 5, 16, 19, 40})
+        for (int b_layout : {0, 1}) {
+          test_matrix<float> af(M, K, 0, 0, 8), bf(K, N, b_layout, 0, 9), c(M, N, 0, 0, 10);
+          test_matrix<TA> a(M, K, 0, 0, 8);
+          test_matrix<H> b(K, N, b_layout, 0, 9);
+          for (std::size_t e = 0; e < a.storage.size(); ++e) a.storage[e] = TA(af.storage[e]), af.storage[e] = static_cast<float>(a.storage[e]);
+          for (std::size_t e = 0; e < b.storage.size(); ++e) b.storage[e] = H(bf.storage[e]), bf.storage[e] = static_cast<float>(b.storage[e]);
+          const auto c0 = c;
+          const auto ref = pact_test::reference_gemm(1.5, af, bf, 0.5, c0);
+          pact::gemm(1.5f, a.cview(), b.cview(), 0.5f, c.view());
+          pact_test::expect_gemm_close(c, ref, 1.5, af, bf, 0.5, c0, eps32, "half GEMV");
+        }
+}
+TEST(GemmHalf, GemvWidensBf16InRegisters) {
+  check_half_gemv<pact::bf16, float>();
+  check_half_gemv<pact::bf16, pact::bf16>();
+}
+TEST(GemmHalf, GemvWidensFp16InRegisters) {
+  check_half_gemv<pact::fp16, float>();
+  check_half_gemv<pact::fp16, pact::fp16>();
+}
 TEST(GemmHalf, Bf16InputsAndOutput) { check_half_inputs<pact::bf16>(); }
 TEST(GemmHalf, Fp16InputsAndOutput) { check_half_inputs<pact::fp16>(); }
 

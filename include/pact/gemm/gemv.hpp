@@ -20,11 +20,31 @@ namespace gemm_detail {
 /// Largest M handled by the GEMV path.
 inline constexpr index_t gemv_max_rows = 4;
 
+/// L consecutive elements of type S as a vec<T, A>: bf16/fp16 are widened in registers, so a
+/// half-precision weight matrix streams at 2 bytes per element and is never copied.
+template <class A, class T, class S>
+PACT_ALWAYS_INLINE simd::vec<T, A> load_widened(const S* p) noexcept {
+  if constexpr (std::is_same_v<S, T>) return simd::load<A>(p);
+  else if constexpr (std::is_same_v<S, bf16>) return simd::load_bf16<A>(reinterpret_cast<const std::uint16_t*>(p));
+  else return simd::load_fp16<A>(reinterpret_cast<const std::uint16_t*>(p));
+}
+/// The first t < L elements, the rest zero (tails only).
+template <class A, class T, class S>
+PACT_ALWAYS_INLINE simd::vec<T, A> load_widened_partial(const S* p, std::size_t t) noexcept {
+  if constexpr (std::is_same_v<S, T>) {
+    return simd::load_partial<A>(p, t);
+  } else {
+    S tmp[simd::lanes<T, A>] = {};
+    for (std::size_t i = 0; i < t; ++i) tmp[i] = p[i];
+    return load_widened<A, T>(tmp);
+  }
+}
+
 /// acc[r][0 : j1-j0] = sum_k x(r, k) * B[k, j0:j1] for row-major B, r < M (acc row stride
 /// n = j1 - j0). Eight rows of B per step: eight concurrent sequential streams keep enough
 /// misses in flight for one core to approach DRAM bandwidth.
-template <class A, class T, int M>
-void gemv_rows(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
+template <class A, class T, int M, class SA, class SB>
+void gemv_rows(index_t K, strided_ref<SA> x, const SB* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
   using V = simd::vec<T, A>;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
   constexpr int R = 8;
@@ -33,18 +53,19 @@ void gemv_rows(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0
   auto step = [&](index_t k, auto rows_c) {
     constexpr int rows = decltype(rows_c)::value;
     V xs[M][rows];
-    const T* brow[rows];
+    const SB* brow[rows];
 #pragma GCC unroll 8
     for (int q = 0; q < rows; ++q) {
       brow[q] = b + (k + q) * b_ld + j0;
 #pragma GCC unroll 4
-      for (int r = 0; r < M; ++r) xs[r][q] = simd::broadcast<A>(x(r, k + q));
+      for (int r = 0; r < M; ++r) xs[r][q] = simd::broadcast<A>(to_compute<T>(x(r, k + q)));
     }
     for (index_t j = 0; j < n; j += L) {
       const auto t = static_cast<std::size_t>(std::min(L, n - j));
       V bv[rows];
 #pragma GCC unroll 8
-      for (int q = 0; q < rows; ++q) bv[q] = t == static_cast<std::size_t>(L) ? simd::load<A>(brow[q] + j) : simd::load_partial<A>(brow[q] + j, t);
+      for (int q = 0; q < rows; ++q)
+        bv[q] = t == static_cast<std::size_t>(L) ? load_widened<A, T>(brow[q] + j) : load_widened_partial<A, T>(brow[q] + j, t);
 #pragma GCC unroll 4
       for (int r = 0; r < M; ++r) {
         T* y = acc + r * n + j;
@@ -63,8 +84,8 @@ void gemv_rows(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0
 
 /// acc[r][j - j0] = dot(B[:, j], x(r, :)) for j in [j0, j1), col-major B (column j
 /// contiguous, stride b_ld), x rows contiguous (x.cs == 1).
-template <class A, class T, int M>
-void gemv_cols(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
+template <class A, class T, int M, class SA, class SB>
+void gemv_cols(index_t K, strided_ref<SA> x, const SB* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
   using V = simd::vec<T, A>;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
   const index_t n = j1 - j0;
@@ -81,13 +102,13 @@ void gemv_cols(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0
       V bv[C];
 #pragma GCC unroll 4
       for (int q = 0; q < C; ++q) {
-        const T* col = b + (j + q) * b_ld + k;
-        bv[q] = full ? simd::load<A>(col) : simd::load_partial<A>(col, t);
+        const SB* col = b + (j + q) * b_ld + k;
+        bv[q] = full ? load_widened<A, T>(col) : load_widened_partial<A, T>(col, t);
       }
 #pragma GCC unroll 4
       for (int r = 0; r < M; ++r) {
-        const T* xr = &x(r, k);
-        const V xv = full ? simd::load<A>(xr) : simd::load_partial<A>(xr, t);
+        const SA* xr = &x(r, k);
+        const V xv = full ? load_widened<A, T>(xr) : load_widened_partial<A, T>(xr, t);
 #pragma GCC unroll 4
         for (int q = 0; q < C; ++q) s[r][q] = simd::fma(bv[q], xv, s[r][q]);
       }
@@ -102,9 +123,9 @@ void gemv_cols(index_t K, strided_ref<T> x, const T* b, index_t b_ld, index_t j0
 
 /// The M <= gemv_max_rows product for B with unit column stride (row-major) or unit row
 /// stride with contiguous X rows (col-major). The caller checks those conditions.
-template <gemm_policy P, int M, class Ep, class Exec>
-void gemv(index_t N, index_t K, typename P::compute_type alpha, strided_ref<typename P::compute_type> x,
-          strided_ref<typename P::compute_type> b, typename P::compute_type beta,
+template <gemm_policy P, int M, class SA, class SB, class Ep, class Exec>
+void gemv(index_t N, index_t K, typename P::compute_type alpha, strided_ref<SA> x, strided_ref<SB> b,
+          typename P::compute_type beta,
           c_ref<typename P::compute_type> c, const Ep& ep, const Exec& exec) {
   using A = typename P::arch;
   using T = typename P::compute_type;
@@ -135,10 +156,17 @@ void gemv(index_t N, index_t K, typename P::compute_type alpha, strided_ref<type
 }
 
 /// Runs the GEMV path if it applies (M <= 4, B unit-stride in one direction); false if not.
-template <gemm_policy P, class Ep, class Exec>
-bool try_gemv(index_t M, index_t N, index_t K, typename P::compute_type alpha, strided_ref<typename P::compute_type> a,
-              strided_ref<typename P::compute_type> b, typename P::compute_type beta, c_ref<typename P::compute_type> c,
-              const Ep& ep, const Exec& exec) {
+template <gemm_policy P, class SA, class SB, class Ep, class Exec>
+bool try_gemv(index_t M, index_t N, index_t K, typename P::compute_type alpha, strided_ref<SA> a, strided_ref<SB> b,
+              typename P::compute_type beta, c_ref<typename P::compute_type> c, const Ep& ep, const Exec& exec) {
+  using T = typename P::compute_type;
+  constexpr auto widenable = [](auto* s) {
+    using S = std::remove_pointer_t<decltype(s)>;
+    return std::is_same_v<S, T> || (std::is_same_v<T, float> && (std::is_same_v<S, bf16> || std::is_same_v<S, fp16>));
+  };
+  if constexpr (!widenable(static_cast<SA*>(nullptr)) || !widenable(static_cast<SB*>(nullptr))) {
+    return false;  // other mixes (e.g. f32 x f64) take the packed path, which converts while packing
+  } else {
   if (M > gemv_max_rows || !(b.cs == 1 || (b.rs == 1 && a.cs == 1))) return false;
   switch (M) {
     case 1: gemv<P, 1>(N, K, alpha, a, b, beta, c, ep, exec); break;
@@ -147,6 +175,7 @@ bool try_gemv(index_t M, index_t N, index_t K, typename P::compute_type alpha, s
     default: gemv<P, 4>(N, K, alpha, a, b, beta, c, ep, exec); break;
   }
   return true;
+  }
 }
 
 }  // namespace gemm_detail
