@@ -9,7 +9,7 @@ packages=(build-essential cmake ninja-build pkg-config libxsimd-dev googletest l
           libbenchmark-dev libopenblas-dev libblis-dev libdnnl-dev libeigen3-dev
           python3-matplotlib)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu)
+  packages+=(qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu clang-14 libclang-rt-14-dev)
 elif [[ $# -gt 0 ]]; then
   echo "usage: $0 [--test]" >&2
   exit 2

@@ -10,11 +10,13 @@
 #   asan-ubsan  -march=native, AddressSanitizer + UndefinedBehaviorSanitizer
 #   aarch64     cross, NEON + dotprod, tests under qemu-aarch64
 #   riscv64     cross, pact's scalar arch, tests under qemu-riscv64
+#   fuzz        clang + libFuzzer (ASan+UBSan): every quantized-format decoder on random
+#               bytes for a bounded time (PACT_FUZZ_SECONDS, default 20)
 # Exit status: non-zero if any configuration failed.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-all_configs="release haswell x86-64 asan-ubsan aarch64 riscv64"
+all_configs="release haswell x86-64 asan-ubsan aarch64 riscv64 fuzz"
 configs=${PACT_TEST_CONFIGS:-$all_configs}
 configs=${configs//,/ }
 for c in $configs; do
@@ -41,7 +43,19 @@ for c in $configs; do
   echo
   echo "==================== $c ===================="
   start=$SECONDS
-  if ! cmake --preset "$c" $(extra_args "$c"); then
+  if [[ $c == fuzz ]]; then
+    # Not a preset: the fuzzer needs clang, and only its own target is built.
+    if ! CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DPACT_BUILD_FUZZERS=ON \
+           -DPACT_BUILD_BENCHMARKS=OFF -DPACT_BUILD_EXAMPLES=OFF -DPACT_FUZZ_SECONDS="${PACT_FUZZ_SECONDS:-20}"; then
+      result[$c]="configure FAILED"
+    elif ! cmake --build build/fuzz --target fuzz_quant -j2; then
+      result[$c]="build FAILED"
+    elif ! ctest --test-dir build/fuzz -L fuzz --output-on-failure; then
+      result[$c]="fuzzing FAILED"
+    else
+      result[$c]="passed"
+    fi
+  elif ! cmake --preset "$c" $(extra_args "$c"); then
     result[$c]="configure FAILED"
   elif ! cmake --build --preset "$c" -j2; then
     result[$c]="build FAILED"
