@@ -4,8 +4,8 @@
 // memory layout; pact's layout is one scale byte followed by the packed elements:
 //
 //   format          element     bytes  element storage (after the scale byte)
-//   mx_block_fp8_e4m3  E4M3      33     elems[j] = code of element j
-//   mx_block_fp8_e5m2  E5M2      33     elems[j] = code of element j
+//   mx_block_fp8_e4m3  E4M3      33     q[j] = code of element j
+//   mx_block_fp8_e5m2  E5M2      33     q[j] = code of element j
 //   mx_block_fp6_e2m3  E2M3      25     packed[24]: 6-bit codes, little-endian bit stream:
 //   mx_block_fp6_e3m2  E3M2      25       element j occupies bits [6j, 6j + 6) of the stream
 //                                          whose bit b is (packed[b / 8] >> (b % 8)) & 1,
@@ -13,7 +13,7 @@
 //   mx_block_fp4       E2M1      17     packed[16]: packed[i] = element 2i | element 2i+1 << 4
 //                                       (consecutive pairs; ggml's block_mxfp4 instead pairs
 //                                       j with j + 16)
-//   mx_block_int8      INT8      33     elems[j] = two's complement q_j, value_j = X * q_j / 64
+//   mx_block_int8      INT8      33     q[j] = two's complement q_j, value_j = X * q_j / 64
 //                                       (the spec's implicit 2^-6 element scale)
 //
 // Scale code 0xFF is NaN: the whole block decodes to NaN (spec), and the untrusted-bytes API
