@@ -50,12 +50,15 @@ void gemm(std::span<const block_q8_0> X, index_t M, const packed_q_weights<Block
       if (row_begin >= row_end || s_begin >= s_end) return;
       thread_local aligned_buffer<std::uint32_t> words;
       thread_local aligned_buffer<float> scales;
+      thread_local aligned_buffer<std::int32_t> comps;
       const index_t rows_cap = std::min<index_t>(G::MC, (row_end - row_begin + MR - 1) / MR * MR);
       words.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, rows_cap * kb * 8)));
       scales.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, rows_cap * kb)));
+      comps.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, rows_cap * kb)));
       for (index_t ic = row_begin; ic < row_end; ic += G::MC) {
         const index_t mc = std::min<index_t>(G::MC, row_end - ic);
-        quant_detail::qgemm_pack_a<MR>(X.data(), nb, ic, mc, b0, kb, words.data(), scales.data());
+        quant_detail::qgemm_pack_a<MR>(X.data(), nb, ic, mc, b0, kb, quant_detail::weight_offset<Block>, words.data(),
+                                       scales.data(), comps.data());
         // A sliver (MR rows x KB blocks, ~3.5 KiB) in L1 while the B slivers of an NC block
         // (~650 KiB) are reused from L2; Y is then walked row-sequentially (prefetch-friendly).
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
@@ -64,10 +67,11 @@ void gemm(std::span<const block_q8_0> X, index_t M, const packed_q_weights<Block
             const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
             const std::uint32_t* aw = words.data() + ir * kb * 8;
             const float* as = scales.data() + ir * kb;
+            const std::int32_t* ac = comps.data() + ir * kb;
             for (index_t s = jb; s < je; ++s) {
               const index_t j0 = s * NR;
               const int n = static_cast<int>(std::min<index_t>(NR, N - j0));
-              const std::int8_t* rec = W.record(s, b0);
+              const std::uint8_t* rec = W.record(s, b0);
               auto run = [&]<int Rows>(int i_off) {
                 VF f[Rows][2];
                 for (int i = 0; i < Rows; ++i) {
@@ -79,7 +83,7 @@ void gemm(std::span<const block_q8_0> X, index_t M, const packed_q_weights<Block
                                                : simd::load_partial<A>(yrow + v * L, static_cast<std::size_t>(nv));
                   }
                 }
-                quant_detail::qgemm_microkernel<A, Rows, MR>(kb, aw + i_off, as + i_off, rec, f);
+                quant_detail::qgemm_microkernel<A, Rows, MR>(kb, aw + i_off, as + i_off, ac + i_off, rec, f);
                 for (int i = 0; i < Rows; ++i) {
                   float* yrow = Y.data() + (ic + ir + i_off + i) * Y.ld() + j0;
                   for (int v = 0; v < 2; ++v) {
