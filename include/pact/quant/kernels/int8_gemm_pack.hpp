@@ -106,21 +106,22 @@ PACT_ALWAYS_INLINE void pack_b_int8_group(byte_ref<std::int8_t> b, index_t K, in
 }
 
 /// Packs B slivers [s_begin, s_end) of the k-block [pc, pc + kc) into `dst` (block base).
-/// Walks 16 groups (64 rows of B) across all slivers before moving down, so a row-major
-/// B is read in short sequential runs of few pages instead of one page per row.
+/// Walks 8 slivers (256 columns on AVX-512) down all k-groups at a time: each row of a
+/// row-major B is then read in whole cache lines (8 x 32 bytes) and the 8 output slivers
+/// are written as sequential streams (one sliver at a time read 32 bytes per row).
 template <class A, int NR>
 void pack_b_int8_slivers(byte_ref<std::int8_t> b, index_t K, index_t N, index_t pc, index_t kc, index_t s_begin,
-                         index_t s_end, std::int8_t* PACT_RESTRICT dst) noexcept {
+                         index_t s_end, index_t sliver_stride, std::int8_t* PACT_RESTRICT dst) noexcept {
   const index_t groups = ceil_div(kc, 4);
-  constexpr index_t gblock = 16;
-  for (index_t g0 = 0; g0 < groups; g0 += gblock) {
-    const index_t g1 = std::min(groups, g0 + gblock);
-    for (index_t s = s_begin; s < s_end; ++s) {
-      std::int8_t* out = dst + s * NR * groups * 4;
-      const index_t j0 = s * NR;
-      const index_t n = std::min<index_t>(NR, N - j0);
-      for (index_t g = g0; g < g1; ++g) pack_b_int8_group<A, NR>(b, K, pc + 4 * g, j0, n, out + g * NR * 4);
-    }
+  constexpr index_t sblock = 8;
+  for (index_t sb = s_begin; sb < s_end; sb += sblock) {
+    const index_t se = std::min(s_end, sb + sblock);
+    for (index_t g = 0; g < groups; ++g)
+      for (index_t s = sb; s < se; ++s) {
+        const index_t j0 = s * NR;
+        const index_t n = std::min<index_t>(NR, N - j0);
+        pack_b_int8_group<A, NR>(b, K, pc + 4 * g, j0, n, dst + s * sliver_stride + g * NR * 4);
+      }
   }
 }
 
@@ -157,10 +158,18 @@ class int8_packed_b {
   index_t rows() const noexcept { return rows_; }
   index_t cols() const noexcept { return cols_; }
   index_t padded_cols() const noexcept { return padded_cols_; }
-  /// Sliver s of the k-block starting at pc (a multiple of KC).
+  /// Sliver s of the k-block starting at pc (a multiple of KC). Slivers are separated by
+  /// a 256-byte gap so that power-of-two sliver sizes do not start every sliver in the same
+  /// cache sets (packing writes 8 slivers as parallel streams).
   const std::int8_t* sliver(index_t pc, index_t s) const noexcept {
+    return data_.data() + block_offset(pc) + s * sliver_stride(pc);
+  }
+  index_t sliver_stride(index_t pc) const noexcept {
     const index_t kc = std::min<index_t>(policy::kc, rows_ - pc);
-    return data_.data() + pc * padded_cols_ + s * policy::nr * quant_detail::round_up(kc, 4);
+    return policy::nr * quant_detail::round_up(kc, 4) + sliver_gap;
+  }
+  index_t block_offset(index_t pc) const noexcept {
+    return (pc / policy::kc) * (padded_cols_ / policy::nr) * (policy::nr * policy::kc + sliver_gap);
   }
   /// sum_k b(k, j) for j < padded_cols() (zero past N).
   const std::int32_t* col_sums() const noexcept { return sums_.data(); }
@@ -174,8 +183,9 @@ class int8_packed_b {
     cols_ = N;
     padded_cols_ = quant_detail::round_up(std::max<index_t>(N, 1), NR);
     const index_t k4 = quant_detail::round_up(std::max<index_t>(K, 1), 4);
-    data_.reserve_discard(
-        detail::checked_mul(static_cast<std::size_t>(k4), static_cast<std::size_t>(padded_cols_), "int8 pack_b: B"));
+    const std::size_t bytes = detail::checked_mul(static_cast<std::size_t>(k4), static_cast<std::size_t>(padded_cols_), "int8 pack_b: B") +
+                              static_cast<std::size_t>(quant_detail::ceil_div(std::max<index_t>(K, 1), policy::kc) * (padded_cols_ / policy::nr) * sliver_gap);
+    data_.reserve_discard(bytes);
     sums_.reserve_discard(static_cast<std::size_t>(padded_cols_));
     std::fill(sums_.data(), sums_.data() + padded_cols_, 0);
     if (K == 0 || N == 0) return;
@@ -185,7 +195,7 @@ class int8_packed_b {
       const index_t s0 = slivers * t / tasks, s1 = slivers * (t + 1) / tasks;
       for (index_t pc = 0; pc < K; pc += policy::kc) {
         const index_t kc = std::min<index_t>(policy::kc, K - pc);
-        quant_detail::pack_b_int8_slivers<A, NR>(b, K, N, pc, kc, s0, s1, data_.data() + pc * padded_cols_);
+        quant_detail::pack_b_int8_slivers<A, NR>(b, K, N, pc, kc, s0, s1, sliver_stride(pc), data_.data() + block_offset(pc));
       }
       column_sums(s0, s1);
     };
@@ -217,6 +227,7 @@ class int8_packed_b {
     }
   }
 
+  static constexpr index_t sliver_gap = 256;
   index_t rows_ = 0, cols_ = 0, padded_cols_ = 0;
   aligned_buffer<std::int8_t> data_;
   aligned_buffer<std::int32_t> sums_;
