@@ -6,3 +6,4 @@
 #include <pact/quant/ggml.hpp>
 #include <pact/quant/int8.hpp>
 #include <pact/quant/mx.hpp>
+#include <pact/quant/untrusted.hpp>

@@ -65,7 +65,7 @@ PACT_ALWAYS_INLINE float block_amax(const float* x, vf<A>& finite_acc) noexcept 
     finite_acc = finite_acc + v * zero;
     m = simd::max(m, simd::abs(v));
   }
-  return simd::reduce_max(m);
+  return simd::reduce_max(m) + 0.0f;  // + 0: an abs() that keeps -0 (scalar arch) must not leak a -0
 }
 
 template <class A>
