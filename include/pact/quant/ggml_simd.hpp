@@ -31,6 +31,14 @@ using vi = simd::vec<std::int32_t, A>;
 
 inline bool finite_float(float v) noexcept { return v - v == 0.0f; }
 
+/// NaN -> 0, then clamp to [lo, hi]: keeps every float->int conversion defined even for
+/// non-finite input (whose bytes are unspecified; the checked API rejects it).
+template <class A>
+PACT_ALWAYS_INLINE vf<A> sanitize(const vf<A>& p, float lo, float hi) noexcept {
+  const vf<A> z = simd::select(simd::is_nan(p), simd::zero<float, A>(), p);
+  return simd::min(simd::max(z, simd::broadcast<A>(lo)), simd::broadcast<A>(hi));
+}
+
 /// round half away from zero of finite lanes (|p| < 2^31): trunc(p) + (|frac| >= 0.5 ? sign : 0).
 template <class A>
 PACT_ALWAYS_INLINE vi<A> round_half_away(const vf<A>& p) noexcept {
@@ -95,7 +103,7 @@ bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexce
     const vf<A> vid = simd::broadcast<A>(id);
 #pragma GCC unroll 8
     for (int k = 0; k < 32; k += L) {
-      const vf<A> p = simd::opaque(simd::load<A>(xb + k) * vid);
+      const vf<A> p = sanitize<A>(simd::opaque(simd::load<A>(xb + k) * vid), -128.0f, 127.0f);
       simd::store_i32_to_i8(y[b].qs + k, round_half_away<A>(p));
     }
   }
@@ -121,8 +129,6 @@ bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexce
   using namespace detail;
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
   vf<A> finite_acc = simd::zero<float, A>();
-  const vi<A> fifteen = simd::broadcast<A>(std::int32_t{15});
-  const vi<A> zero_i = simd::broadcast<A>(std::int32_t{0});
   for (std::size_t b = 0; b < n_blocks; ++b) {
     const float* xb = x + 32 * b;
     const float amax = block_amax<A, 32>(xb, finite_acc);
@@ -138,10 +144,10 @@ bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexce
     const vf<A> half8 = simd::broadcast<A>(8.5f);
 #pragma GCC unroll 4
     for (int k = 0; k < 16; k += L) {
-      const vf<A> plo = simd::opaque(simd::load<A>(xb + k) * vid) + half8;
-      const vf<A> phi = simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8;
-      const vi<A> lo = simd::max(simd::min(simd::to_int32(plo), fifteen), zero_i);
-      const vi<A> hi = simd::max(simd::min(simd::to_int32(phi), fifteen), zero_i);
+      const vf<A> plo = sanitize<A>(simd::opaque(simd::load<A>(xb + k) * vid) + half8, 0.0f, 15.0f);
+      const vf<A> phi = sanitize<A>(simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8, 0.0f, 15.0f);
+      const vi<A> lo = simd::to_int32(plo);  // truncation, like ggml's (int8_t) cast
+      const vi<A> hi = simd::to_int32(phi);
       simd::store_i32_to_u8(y[b].qs + k, lo | (hi << 4));
     }
   }
@@ -172,8 +178,6 @@ bool quantize_blocks(const float* x, block_q8_K* y, std::size_t n_blocks) noexce
   using namespace detail;
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
   vf<A> finite_acc = simd::zero<float, A>();
-  const vf<A> hi = simd::broadcast<A>(127.0f);
-  const vf<A> lo = simd::broadcast<A>(-128.0f);
   for (std::size_t b = 0; b < n_blocks; ++b) {
     const float* xb = x + 256 * b;
     const float amax = block_amax<A, 256>(xb, finite_acc);
@@ -187,8 +191,8 @@ bool quantize_blocks(const float* x, block_q8_K* y, std::size_t n_blocks) noexce
 #pragma GCC unroll 4
     for (int k = 0; k < 256; k += L) {
       // nearest_int == round to nearest even for |p| <= 2^22; |p| <= 127 here.
-      const vf<A> p = simd::round_nearest(simd::opaque(simd::load<A>(xb + k) * vs));
-      simd::store_i32_to_i8(y[b].qs + k, simd::to_int32(simd::max(simd::min(p, hi), lo)));
+      const vf<A> p = simd::round_nearest(sanitize<A>(simd::opaque(simd::load<A>(xb + k) * vs), -128.0f, 127.0f));
+      simd::store_i32_to_i8(y[b].qs + k, simd::to_int32(p));
     }
     for (int g = 0; g < 16; ++g) {
       int sum = 0;

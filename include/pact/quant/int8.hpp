@@ -77,7 +77,7 @@ void encode_span(const float* x, std::size_t n, float scale, float inv, std::int
   if (!(inv <= 3.402823466e+38f)) {
     for (std::size_t i = 0; i < n; ++i) {
       const float r = std::nearbyint(x[i] / scale) + static_cast<float>(zp);
-      q[i] = static_cast<Int>(r < qlo ? qlo : (r > qhi ? qhi : r));
+      q[i] = static_cast<Int>(r != r ? 0.0f : (r < qlo ? qlo : (r > qhi ? qhi : r)));  // NaN -> 0
     }
     return;
   }
@@ -86,9 +86,12 @@ void encode_span(const float* x, std::size_t n, float scale, float inv, std::int
   const auto vzp = simd::broadcast<A>(static_cast<float>(zp));
   const auto vlo = simd::broadcast<A>(qlo);
   const auto vhi = simd::broadcast<A>(qhi);
+  const auto zero = simd::zero<float, A>();
   auto one = [&](const simd::vec<float, A>& v) {
-    // |x * inv| <= 255 (+ rounding), so the float sum with zp is exact.
-    const auto r = simd::round_nearest(v * vinv) + vzp;
+    // |x * inv| <= 255 (+ rounding), so the float sum with zp is exact. NaN (only from
+    // NaN input, which the caller then rejects) becomes 0 so the conversion stays defined.
+    auto r = simd::round_nearest(v * vinv) + vzp;
+    r = simd::select(simd::is_nan(r), zero, r);
     return simd::to_int32(simd::min(simd::max(r, vlo), vhi));
   };
   auto store = [&](Int* p, const simd::vec<std::int32_t, A>& v) {
@@ -118,7 +121,7 @@ inline bool group_params(const range& r, float& scale, float& inv, std::int32_t&
     scale = width / 255.0f;
     inv = width > 0.0f ? 255.0f / width : 0.0f;
     float z = (inv <= 3.402823466e+38f) ? std::nearbyint(-r.lo * inv) : std::nearbyint(-r.lo / scale);
-    z = z < 0.0f ? 0.0f : (z > 255.0f ? 255.0f : z);
+    z = z != z ? 0.0f : (z < 0.0f ? 0.0f : (z > 255.0f ? 255.0f : z));  // NaN (NaN input) -> 0
     zp = static_cast<std::int32_t>(z);
     return true;
   }
