@@ -37,6 +37,10 @@ inline std::vector<row> edge_rows() {
   make("alternating", [](std::size_t i) { return i % 2 ? 1.0f : -1.0f; });
   make("ramp", [](std::size_t i) { return static_cast<float>(i) - 128.0f; });
   make("large", [](std::size_t i) { return 1.0e37f * (static_cast<float>(i % 9) - 4.0f); });
+  // amax 127 in every 32-block: Q8_0's d is exactly 1, so every x.5 is a rounding tie.
+  make("q8_0_exact_ties", [](std::size_t i) {
+    return i % 32 == 0 ? 127.0f : 0.5f * static_cast<float>((i * 7) % 255) - 63.5f;
+  });
   make("half_steps", [](std::size_t i) { return 0.5f * (static_cast<float>(i % 31) - 15.0f); });
   make("powers_of_two", [](std::size_t i) { return std::ldexp(1.0f, static_cast<int>(i % 20) - 10) * (i % 2 ? -1.0f : 1.0f); });
   return rows;

@@ -31,24 +31,24 @@ using vi = simd::vec<std::int32_t, A>;
 
 inline bool finite_float(float v) noexcept { return v - v == 0.0f; }
 
-/// NaN -> 0, then clamp to [lo, hi]: keeps every float->int conversion defined even for
-/// non-finite input (whose bytes are unspecified; the checked API rejects it).
+/// Clamp to [lo, hi] before any float->int conversion. Finite lanes are unchanged where the
+/// scalar path would not clamp; a NaN lane (NaN input only, whose bytes are unspecified and
+/// which the checked API rejects) either becomes a bound or reaches an intrinsic conversion
+/// with defined behaviour; never the scalar arch's static_cast.
 template <class A>
-PACT_ALWAYS_INLINE vf<A> sanitize(const vf<A>& p, float lo, float hi) noexcept {
-  const vf<A> z = simd::select(simd::is_nan(p), simd::zero<float, A>(), p);
-  return simd::min(simd::max(z, simd::broadcast<A>(lo)), simd::broadcast<A>(hi));
+PACT_ALWAYS_INLINE vf<A> clamp(const vf<A>& p, float lo, float hi) noexcept {
+  return simd::min(simd::max(p, simd::broadcast<A>(lo)), simd::broadcast<A>(hi));
 }
 
-/// round half away from zero of finite lanes (|p| < 2^31): trunc(p) + (|frac| >= 0.5 ? sign : 0).
+/// roundf (half away from zero) for |p| <= 2^23: trunc(p + copysign(0.5 - 2^-25, p)).
+/// Adding just under one half rounds the sum up to the next integer exactly when p's
+/// fraction is >= 0.5 (the sum's own rounding, ties to even, resolves the p = k + 0.5 - ulp
+/// cases downward because the addend is 2^-25 short of one half); truncation finishes it.
 template <class A>
 PACT_ALWAYS_INLINE vi<A> round_half_away(const vf<A>& p) noexcept {
-  const vi<A> t = simd::to_int32(p);
-  const vf<A> frac = p - simd::to_float(t);  // exact
-  const vf<A> one = simd::broadcast<A>(1.0f);
-  const vf<A> step = simd::select(simd::cmp_ge(simd::abs(frac), simd::broadcast<A>(0.5f)),
-                                  simd::select(simd::cmp_lt(p, simd::zero<float, A>()), -one, one),
-                                  simd::zero<float, A>());
-  return t + simd::to_int32(step);
+  const vi<A> sign = simd::bitcast<std::int32_t>(p) & simd::broadcast<A>(static_cast<std::int32_t>(0x80000000u));
+  const vf<A> half = simd::bitcast<float>(sign | simd::broadcast<A>(std::int32_t{0x3EFFFFFF}));  // +-0.49999997
+  return simd::to_int32(p + half);
 }
 
 /// First element of x[0..n) with |x| == amax, sign kept; +0 when amax == 0.
@@ -74,6 +74,25 @@ PACT_ALWAYS_INLINE float block_amax(const float* x, vf<A>& finite_acc) noexcept 
     m = simd::max(m, simd::abs(v));
   }
   return simd::reduce_max(m) + 0.0f;  // + 0: an abs() that keeps -0 (scalar arch) must not leak a -0
+}
+
+/// The first element of x[0..N) with |x| == amax, sign kept (+0 when amax == 0). Only the
+/// sign is unknown: if just one of +amax / -amax occurs it is that one (two vector compares
+/// per register); only a block holding both falls back to the ordered scan.
+template <class A, int N>
+PACT_ALWAYS_INLINE float signed_absmax(const float* x, float amax) noexcept {
+  constexpr int L = static_cast<int>(simd::lanes<float, A>);
+  if (amax == 0.0f) return 0.0f;
+  const vf<A> pos = simd::broadcast<A>(amax);
+  const vf<A> neg = simd::broadcast<A>(-amax);
+  bool has_pos = false, has_neg = false;
+  for (int k = 0; k < N; k += L) {
+    const vf<A> v = simd::load<A>(x + k);
+    has_pos = has_pos || simd::any(simd::cmp_eq(v, pos));
+    has_neg = has_neg || simd::any(simd::cmp_eq(v, neg));
+  }
+  if (has_pos != has_neg) return has_neg ? -amax : amax;
+  return first_with_magnitude(x, N, amax);
 }
 
 template <class A>
@@ -103,7 +122,7 @@ bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexce
     const vf<A> vid = simd::broadcast<A>(id);
 #pragma GCC unroll 8
     for (int k = 0; k < 32; k += L) {
-      const vf<A> p = sanitize<A>(simd::opaque(simd::load<A>(xb + k) * vid), -128.0f, 127.0f);
+      const vf<A> p = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid), -128.0f, 127.0f);
       simd::store_i32_to_i8(y[b].qs + k, round_half_away<A>(p));
     }
   }
@@ -132,7 +151,7 @@ bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexce
   for (std::size_t b = 0; b < n_blocks; ++b) {
     const float* xb = x + 32 * b;
     const float amax = block_amax<A, 32>(xb, finite_acc);
-    const float max = first_with_magnitude(xb, 32, amax);
+    const float max = signed_absmax<A, 32>(xb, amax);
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     if (!finite_float(id) || !finite_float(max)) {
@@ -144,8 +163,8 @@ bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexce
     const vf<A> half8 = simd::broadcast<A>(8.5f);
 #pragma GCC unroll 4
     for (int k = 0; k < 16; k += L) {
-      const vf<A> plo = sanitize<A>(simd::opaque(simd::load<A>(xb + k) * vid) + half8, 0.0f, 15.0f);
-      const vf<A> phi = sanitize<A>(simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8, 0.0f, 15.0f);
+      const vf<A> plo = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid) + half8, 0.0f, 15.0f);
+      const vf<A> phi = clamp<A>(simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8, 0.0f, 15.0f);
       const vi<A> lo = simd::to_int32(plo);  // truncation, like ggml's (int8_t) cast
       const vi<A> hi = simd::to_int32(phi);
       simd::store_i32_to_u8(y[b].qs + k, lo | (hi << 4));
@@ -181,7 +200,7 @@ bool quantize_blocks(const float* x, block_q8_K* y, std::size_t n_blocks) noexce
   for (std::size_t b = 0; b < n_blocks; ++b) {
     const float* xb = x + 256 * b;
     const float amax = block_amax<A, 256>(xb, finite_acc);
-    const float max = first_with_magnitude(xb, 256, amax);
+    const float max = signed_absmax<A, 256>(xb, amax);
     const float iscale = max != 0.0f ? -127.0f / max : 0.0f;
     if (max == 0.0f || !finite_float(iscale) || !finite_float(max)) {
       scalar::quantize_block(xb, y[b]);
@@ -191,7 +210,7 @@ bool quantize_blocks(const float* x, block_q8_K* y, std::size_t n_blocks) noexce
 #pragma GCC unroll 4
     for (int k = 0; k < 256; k += L) {
       // nearest_int == round to nearest even for |p| <= 2^22; |p| <= 127 here.
-      const vf<A> p = simd::round_nearest(sanitize<A>(simd::opaque(simd::load<A>(xb + k) * vs), -128.0f, 127.0f));
+      const vf<A> p = simd::round_nearest(clamp<A>(simd::opaque(simd::load<A>(xb + k) * vs), -128.0f, 127.0f));
       simd::store_i32_to_i8(y[b].qs + k, simd::to_int32(p));
     }
     for (int g = 0; g < 16; ++g) {

@@ -156,22 +156,22 @@ bool quantize_rows(const float* x, std::size_t ld, std::size_t cols, std::size_t
 namespace detail {
 
 template <class Int, executor E>
-int8_matrix<Int> quantize_int_matrix(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
-                                     int8_layout layout, const E& exec, const char* what) {
+void quantize_int_matrix(const float* x, std::size_t rows, std::size_t cols, std::size_t ld, int8_layout layout,
+                         int8_matrix<Int>& m, const E& exec, const char* what) {
   pact::detail::require(rows == 0 || cols == 0 || x != nullptr, errc::null_pointer, what);
   pact::detail::require(rows <= 1 || ld >= cols, errc::bad_stride, what);
   pact::detail::require(layout.granularity != int8_granularity::per_group ||
                             layout.group_size == 32 || layout.group_size == 64 || layout.group_size == 128,
                         errc::invalid_argument, "quant: per_group needs group_size 32, 64 or 128");
-  int8_matrix<Int> m;
   m.rows = rows;
   m.cols = cols;
   m.layout = layout;
-  m.data.resize(pact::detail::checked_mul(rows, cols, what));
-  m.scales.resize(m.scale_count());
+  m.data.reserve_discard(pact::detail::checked_mul(rows, cols, what));
+  m.scales.reserve_discard(m.scale_count());
   const bool asym = !std::is_signed_v<Int>;
-  if (asym) m.zero_points.resize(m.scale_count());
-  if (rows == 0 || cols == 0) return m;
+  if (asym) m.zero_points.reserve_discard(m.scale_count());
+  else m.zero_points.resize(0);
+  if (rows == 0 || cols == 0) return;
   using A = simd::native_arch;
   std::atomic<bool> ok{true};
   if (layout.granularity == int8_granularity::per_tensor) {
@@ -210,27 +210,41 @@ int8_matrix<Int> quantize_int_matrix(const float* x, std::size_t rows, std::size
     });
   }
   pact::detail::require(ok.load(), errc::invalid_data, "quant: input holds NaN or Inf (or a range beyond float)");
-  return m;
 }
 
 }  // namespace detail
 
-/// Symmetric int8 quantization (layout.scheme must be symmetric).
+/// Symmetric int8 quantization (layout.scheme must be symmetric) into `out`, reusing its
+/// buffers when they are large enough (dynamic per-token activation quantization).
+template <executor E = serial>
+void quantize_int8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld, int8_layout layout,
+                   int8_matrix<std::int8_t>& out, const E& exec = E{}) {
+  pact::detail::require(layout.scheme == int8_scheme::symmetric, errc::invalid_argument,
+                        "quant::quantize_int8 is symmetric; use quantize_uint8 for an asymmetric scheme");
+  detail::quantize_int_matrix<std::int8_t>(x, rows, cols, ld, layout, out, exec, "quant::quantize_int8: bad matrix");
+}
 template <executor E = serial>
 int8_matrix<std::int8_t> quantize_int8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
                                        int8_layout layout, const E& exec = E{}) {
-  pact::detail::require(layout.scheme == int8_scheme::symmetric, errc::invalid_argument,
-                        "quant::quantize_int8 is symmetric; use quantize_uint8 for an asymmetric scheme");
-  return detail::quantize_int_matrix<std::int8_t>(x, rows, cols, ld, layout, exec, "quant::quantize_int8: bad matrix");
+  int8_matrix<std::int8_t> out;
+  quantize_int8(x, rows, cols, ld, layout, out, exec);
+  return out;
 }
 
 /// Asymmetric uint8 quantization with zero points (layout.scheme must be asymmetric).
 template <executor E = serial>
-int8_matrix<std::uint8_t> quantize_uint8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
-                                         int8_layout layout, const E& exec = E{}) {
+void quantize_uint8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld, int8_layout layout,
+                    int8_matrix<std::uint8_t>& out, const E& exec = E{}) {
   pact::detail::require(layout.scheme == int8_scheme::asymmetric, errc::invalid_argument,
                         "quant::quantize_uint8 is asymmetric; use quantize_int8 for a symmetric scheme");
-  return detail::quantize_int_matrix<std::uint8_t>(x, rows, cols, ld, layout, exec, "quant::quantize_uint8: bad matrix");
+  detail::quantize_int_matrix<std::uint8_t>(x, rows, cols, ld, layout, out, exec, "quant::quantize_uint8: bad matrix");
+}
+template <executor E = serial>
+int8_matrix<std::uint8_t> quantize_uint8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
+                                         int8_layout layout, const E& exec = E{}) {
+  int8_matrix<std::uint8_t> out;
+  quantize_uint8(x, rows, cols, ld, layout, out, exec);
+  return out;
 }
 
 /// y(r, c) = scale * (q(r, c) - zero_point), evaluated as float(q - zp) * scale (exact
