@@ -15,6 +15,7 @@
 #include <pact/simd/ops_quant.hpp>
 #include <pact/simd/simd.hpp>
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -82,17 +83,18 @@ PACT_ALWAYS_INLINE float block_amax(const float* x, vf<A>& finite_acc) noexcept 
 template <class A, int N>
 PACT_ALWAYS_INLINE float signed_absmax(const float* x, float amax) noexcept {
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
-  if (amax == 0.0f) return 0.0f;
   const vf<A> pos = simd::broadcast<A>(amax);
   const vf<A> neg = simd::broadcast<A>(-amax);
-  bool has_pos = false, has_neg = false;
+  bool has_pos = false, has_neg = false;  // bitwise |=, not ||: no data-dependent branches
   for (int k = 0; k < N; k += L) {
     const vf<A> v = simd::load<A>(x + k);
-    has_pos = has_pos || simd::any(simd::cmp_eq(v, pos));
-    has_neg = has_neg || simd::any(simd::cmp_eq(v, neg));
+    has_pos |= simd::any(simd::cmp_eq(v, pos));
+    has_neg |= simd::any(simd::cmp_eq(v, neg));
   }
-  if (has_pos != has_neg) return has_neg ? -amax : amax;
-  return first_with_magnitude(x, N, amax);
+  if (has_pos && has_neg) [[unlikely]] return first_with_magnitude(x, N, amax);  // also amax == 0
+  // Only -amax occurs: flip the sign bit (branch-free; the sign is random data).
+  const std::uint32_t sign = static_cast<std::uint32_t>(has_neg) << 31;
+  return std::bit_cast<float>(std::bit_cast<std::uint32_t>(amax) | sign);
 }
 
 template <class A>
@@ -105,11 +107,46 @@ PACT_ALWAYS_INLINE bool all_finite(const vf<A>& finite_acc) noexcept {
 // ---------------------------------------------------------------- Q8_0
 
 template <class A>
-bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexcept {
+PACT_ALWAYS_INLINE void quantize_q8_0_block(const float* xb, float id, block_q8_0& y) noexcept {
   using namespace detail;
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
+  const vf<A> vid = simd::broadcast<A>(id);
+#pragma GCC unroll 8
+  for (int k = 0; k < 32; k += L) {
+    const vf<A> p = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid), -128.0f, 127.0f);
+    simd::store_i32_to_i8(y.qs + k, round_half_away<A>(p));
+  }
+}
+
+/// Blocks are handled in chunks of one register's worth (L blocks): the per-block scale
+/// arithmetic (two divisions and the fp16 conversion) then runs as vector ops, once per
+/// chunk, instead of as scalar code per block. Same IEEE operations, so the same bits.
+template <class A>
+bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexcept {
+  using namespace detail;
+  constexpr std::size_t L = simd::lanes<float, A>;
   vf<A> finite_acc = simd::zero<float, A>();
-  for (std::size_t b = 0; b < n_blocks; ++b) {
+  std::size_t b = 0;
+  for (; b + L <= n_blocks; b += L) {
+    alignas(64) float amax[L];
+    alignas(64) float ids[L];
+    alignas(64) std::uint16_t dbits[L];
+    for (std::size_t i = 0; i < L; ++i) amax[i] = block_amax<A, 32>(x + 32 * (b + i), finite_acc);
+    const vf<A> d = simd::load_aligned<A>(amax) / simd::broadcast<A>(127.0f);
+    const vf<A> zero = simd::zero<float, A>();
+    const vf<A> id = simd::select(simd::cmp_neq(d, zero), simd::broadcast<A>(1.0f) / d, zero);
+    simd::store_aligned(ids, id);
+    simd::store_fp16(dbits, d);
+    for (std::size_t i = 0; i < L; ++i) {
+      if (!finite_float(ids[i])) {  // 1/d overflowed (amax below ~1e-36): the scalar rule
+        scalar::quantize_block(x + 32 * (b + i), y[b + i]);
+        continue;
+      }
+      y[b + i].d = fp16::from_bits(dbits[i]);
+      quantize_q8_0_block<A>(x + 32 * (b + i), ids[i], y[b + i]);
+    }
+  }
+  for (; b < n_blocks; ++b) {
     const float* xb = x + 32 * b;
     const float amax = block_amax<A, 32>(xb, finite_acc);
     const float d = amax / 127.0f;
@@ -119,12 +156,7 @@ bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexce
       continue;
     }
     y[b].d = fp16(d);
-    const vf<A> vid = simd::broadcast<A>(id);
-#pragma GCC unroll 8
-    for (int k = 0; k < 32; k += L) {
-      const vf<A> p = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid), -128.0f, 127.0f);
-      simd::store_i32_to_i8(y[b].qs + k, round_half_away<A>(p));
-    }
+    quantize_q8_0_block<A>(xb, id, y[b]);
   }
   return all_finite<A>(finite_acc);
 }
@@ -144,14 +176,53 @@ void dequantize_blocks(const block_q8_0* x, float* y, std::size_t n_blocks) noex
 // ---------------------------------------------------------------- Q4_0
 
 template <class A>
-bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexcept {
+PACT_ALWAYS_INLINE void quantize_q4_0_block(const float* xb, float id, block_q4_0& y) noexcept {
   using namespace detail;
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
+  const vf<A> vid = simd::broadcast<A>(id);
+  const vf<A> half8 = simd::broadcast<A>(8.5f);
+#pragma GCC unroll 4
+  for (int k = 0; k < 16; k += L) {
+    const vf<A> plo = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid) + half8, 0.0f, 15.0f);
+    const vf<A> phi = clamp<A>(simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8, 0.0f, 15.0f);
+    const vi<A> lo = simd::to_int32(plo);  // truncation, like ggml's (int8_t) cast
+    const vi<A> hi = simd::to_int32(phi);
+    simd::store_i32_to_u8(y.qs + k, lo | (hi << 4));
+  }
+}
+
+/// Chunks of L blocks, scale arithmetic as vector ops (see the Q8_0 quantizer).
+template <class A>
+bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexcept {
+  using namespace detail;
+  constexpr std::size_t L = simd::lanes<float, A>;
   vf<A> finite_acc = simd::zero<float, A>();
-  for (std::size_t b = 0; b < n_blocks; ++b) {
+  std::size_t b = 0;
+  for (; b + L <= n_blocks; b += L) {
+    alignas(64) float maxs[L];
+    alignas(64) float ids[L];
+    alignas(64) std::uint16_t dbits[L];
+    for (std::size_t i = 0; i < L; ++i) {
+      const float* xb = x + 32 * (b + i);
+      maxs[i] = signed_absmax<A, 32>(xb, block_amax<A, 32>(xb, finite_acc));
+    }
+    const vf<A> d = simd::load_aligned<A>(maxs) / simd::broadcast<A>(-8.0f);
+    const vf<A> zero = simd::zero<float, A>();
+    const vf<A> id = simd::select(simd::cmp_neq(d, zero), simd::broadcast<A>(1.0f) / d, zero);
+    simd::store_aligned(ids, id);
+    simd::store_fp16(dbits, d);
+    for (std::size_t i = 0; i < L; ++i) {
+      if (!finite_float(ids[i]) || !finite_float(maxs[i])) {
+        scalar::quantize_block(x + 32 * (b + i), y[b + i]);
+        continue;
+      }
+      y[b + i].d = fp16::from_bits(dbits[i]);
+      quantize_q4_0_block<A>(x + 32 * (b + i), ids[i], y[b + i]);
+    }
+  }
+  for (; b < n_blocks; ++b) {
     const float* xb = x + 32 * b;
-    const float amax = block_amax<A, 32>(xb, finite_acc);
-    const float max = signed_absmax<A, 32>(xb, amax);
+    const float max = signed_absmax<A, 32>(xb, block_amax<A, 32>(xb, finite_acc));
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     if (!finite_float(id) || !finite_float(max)) {
@@ -159,16 +230,7 @@ bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexce
       continue;
     }
     y[b].d = fp16(d);
-    const vf<A> vid = simd::broadcast<A>(id);
-    const vf<A> half8 = simd::broadcast<A>(8.5f);
-#pragma GCC unroll 4
-    for (int k = 0; k < 16; k += L) {
-      const vf<A> plo = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid) + half8, 0.0f, 15.0f);
-      const vf<A> phi = clamp<A>(simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8, 0.0f, 15.0f);
-      const vi<A> lo = simd::to_int32(plo);  // truncation, like ggml's (int8_t) cast
-      const vi<A> hi = simd::to_int32(phi);
-      simd::store_i32_to_u8(y[b].qs + k, lo | (hi << 4));
-    }
+    quantize_q4_0_block<A>(xb, id, y[b]);
   }
   return all_finite<A>(finite_acc);
 }
@@ -207,16 +269,18 @@ bool quantize_blocks(const float* x, block_q8_K* y, std::size_t n_blocks) noexce
       continue;
     }
     const vf<A> vs = simd::broadcast<A>(iscale);
-#pragma GCC unroll 4
-    for (int k = 0; k < 256; k += L) {
-      // nearest_int == round to nearest even for |p| <= 2^22; |p| <= 127 here.
-      const vf<A> p = simd::round_nearest(clamp<A>(simd::opaque(simd::load<A>(xb + k) * vs), -128.0f, 127.0f));
-      simd::store_i32_to_i8(y[b].qs + k, simd::to_int32(p));
-    }
+    static_assert(16 % L == 0, "a register must not straddle two bsums groups");
     for (int g = 0; g < 16; ++g) {
-      int sum = 0;
-      for (int i = 0; i < 16; ++i) sum += y[b].qs[16 * g + i];
-      y[b].bsums[g] = static_cast<std::int16_t>(sum);
+      vi<A> sum = simd::broadcast<A>(std::int32_t{0});
+#pragma GCC unroll 4
+      for (int k = 16 * g; k < 16 * g + 16; k += L) {
+        // nearest_int == round to nearest even for |p| <= 2^22; |p| <= 127 here.
+        const vf<A> p = simd::round_nearest(clamp<A>(simd::opaque(simd::load<A>(xb + k) * vs), -128.0f, 127.0f));
+        const vi<A> qi = simd::to_int32(p);
+        simd::store_i32_to_i8(y[b].qs + k, qi);
+        sum = sum + qi;
+      }
+      y[b].bsums[g] = static_cast<std::int16_t>(simd::reduce_add(sum));
     }
     y[b].d = 1.0f / iscale;
   }
