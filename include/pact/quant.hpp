@@ -6,6 +6,7 @@
 #include <pact/quant/ggml.hpp>
 #include <pact/quant/int8.hpp>
 #include <pact/quant/mx.hpp>
+#include <pact/quant/untrusted.hpp>
 // Quantized compute kernels (docs/quant.md, "Quantized kernels").
 #include <pact/quant/gemm_q.hpp>
 #include <pact/quant/gemv_q.hpp>

@@ -52,7 +52,7 @@ float amax_span(const float* x, std::size_t n, simd::vec<float, A>& finite_acc) 
     finite_acc = finite_acc + a * zero;
     m0 = simd::max(m0, simd::abs(a));
   }
-  return simd::reduce_max(simd::max(m0, m1));
+  return simd::reduce_max(simd::max(m0, m1)) + 0.0f;  // + 0 turns a -0 into +0
 }
 
 /// Codes of x[0..n) * inv (or x / scale when inv overflowed), stored as bytes.

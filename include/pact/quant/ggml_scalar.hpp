@@ -194,8 +194,10 @@ inline void quantize_block(const float* x, block_q8_K& y) noexcept {
   }
   const float iscale = -127.0f / max;
   for (int j = 0; j < 256; ++j) {
-    const int v = detail::nearest_int_magic(no_contract(iscale * x[j]));
-    y.qs[j] = static_cast<std::int8_t>(v > 127 ? 127 : (v < -128 ? -128 : v));
+    // nearest_int (round to nearest even); the clamp only matters when iscale overflowed
+    // to Inf (max below ~2^-120), where ggml's own conversion is undefined.
+    const int v = detail::round_even_clamp(no_contract(iscale * x[j]), -128, 127);
+    y.qs[j] = static_cast<std::int8_t>(v);
   }
   for (int g = 0; g < 16; ++g) {
     int sum = 0;

@@ -15,6 +15,7 @@
 #include <pact/simd/ops_quant.hpp>
 #include <pact/simd/simd.hpp>
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -31,16 +32,24 @@ using vi = simd::vec<std::int32_t, A>;
 
 inline bool finite_float(float v) noexcept { return v - v == 0.0f; }
 
-/// round half away from zero of finite lanes (|p| < 2^31): trunc(p) + (|frac| >= 0.5 ? sign : 0).
+/// Clamp to [lo, hi] before any float->int conversion. Finite lanes are unchanged where the
+/// scalar path would not clamp; a NaN lane (NaN input only, whose bytes are unspecified and
+/// which the checked API rejects) either becomes a bound or reaches an intrinsic conversion
+/// with defined behaviour; never the scalar arch's static_cast.
+template <class A>
+PACT_ALWAYS_INLINE vf<A> clamp(const vf<A>& p, float lo, float hi) noexcept {
+  return simd::min(simd::max(p, simd::broadcast<A>(lo)), simd::broadcast<A>(hi));
+}
+
+/// roundf (half away from zero) for |p| <= 2^23: trunc(p + copysign(0.5 - 2^-25, p)).
+/// Adding just under one half rounds the sum up to the next integer exactly when p's
+/// fraction is >= 0.5 (the sum's own rounding, ties to even, resolves the p = k + 0.5 - ulp
+/// cases downward because the addend is 2^-25 short of one half); truncation finishes it.
 template <class A>
 PACT_ALWAYS_INLINE vi<A> round_half_away(const vf<A>& p) noexcept {
-  const vi<A> t = simd::to_int32(p);
-  const vf<A> frac = p - simd::to_float(t);  // exact
-  const vf<A> one = simd::broadcast<A>(1.0f);
-  const vf<A> step = simd::select(simd::cmp_ge(simd::abs(frac), simd::broadcast<A>(0.5f)),
-                                  simd::select(simd::cmp_lt(p, simd::zero<float, A>()), -one, one),
-                                  simd::zero<float, A>());
-  return t + simd::to_int32(step);
+  const vi<A> sign = simd::bitcast<std::int32_t>(p) & simd::broadcast<A>(static_cast<std::int32_t>(0x80000000u));
+  const vf<A> half = simd::bitcast<float>(sign | simd::broadcast<A>(std::int32_t{0x3EFFFFFF}));  // +-0.49999997
+  return simd::to_int32(p + half);
 }
 
 /// First element of x[0..n) with |x| == amax, sign kept; +0 when amax == 0.
@@ -65,7 +74,27 @@ PACT_ALWAYS_INLINE float block_amax(const float* x, vf<A>& finite_acc) noexcept 
     finite_acc = finite_acc + v * zero;
     m = simd::max(m, simd::abs(v));
   }
-  return simd::reduce_max(m);
+  return simd::reduce_max(m) + 0.0f;  // + 0: an abs() that keeps -0 (scalar arch) must not leak a -0
+}
+
+/// The first element of x[0..N) with |x| == amax, sign kept (+0 when amax == 0). Only the
+/// sign is unknown: if just one of +amax / -amax occurs it is that one (two vector compares
+/// per register); only a block holding both falls back to the ordered scan.
+template <class A, int N>
+PACT_ALWAYS_INLINE float signed_absmax(const float* x, float amax) noexcept {
+  constexpr int L = static_cast<int>(simd::lanes<float, A>);
+  const vf<A> pos = simd::broadcast<A>(amax);
+  const vf<A> neg = simd::broadcast<A>(-amax);
+  bool has_pos = false, has_neg = false;  // bitwise |=, not ||: no data-dependent branches
+  for (int k = 0; k < N; k += L) {
+    const vf<A> v = simd::load<A>(x + k);
+    has_pos |= simd::any(simd::cmp_eq(v, pos));
+    has_neg |= simd::any(simd::cmp_eq(v, neg));
+  }
+  if (has_pos && has_neg) [[unlikely]] return first_with_magnitude(x, N, amax);  // also amax == 0
+  // Only -amax occurs: flip the sign bit (branch-free; the sign is random data).
+  const std::uint32_t sign = static_cast<std::uint32_t>(has_neg) << 31;
+  return std::bit_cast<float>(std::bit_cast<std::uint32_t>(amax) | sign);
 }
 
 template <class A>
@@ -78,11 +107,46 @@ PACT_ALWAYS_INLINE bool all_finite(const vf<A>& finite_acc) noexcept {
 // ---------------------------------------------------------------- Q8_0
 
 template <class A>
-bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexcept {
+PACT_ALWAYS_INLINE void quantize_q8_0_block(const float* xb, float id, block_q8_0& y) noexcept {
   using namespace detail;
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
+  const vf<A> vid = simd::broadcast<A>(id);
+#pragma GCC unroll 8
+  for (int k = 0; k < 32; k += L) {
+    const vf<A> p = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid), -128.0f, 127.0f);
+    simd::store_i32_to_i8(y.qs + k, round_half_away<A>(p));
+  }
+}
+
+/// Blocks are handled in chunks of one register's worth (L blocks): the per-block scale
+/// arithmetic (two divisions and the fp16 conversion) then runs as vector ops, once per
+/// chunk, instead of as scalar code per block. Same IEEE operations, so the same bits.
+template <class A>
+bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexcept {
+  using namespace detail;
+  constexpr std::size_t L = simd::lanes<float, A>;
   vf<A> finite_acc = simd::zero<float, A>();
-  for (std::size_t b = 0; b < n_blocks; ++b) {
+  std::size_t b = 0;
+  for (; b + L <= n_blocks; b += L) {
+    alignas(64) float amax[L];
+    alignas(64) float ids[L];
+    alignas(64) std::uint16_t dbits[L];
+    for (std::size_t i = 0; i < L; ++i) amax[i] = block_amax<A, 32>(x + 32 * (b + i), finite_acc);
+    const vf<A> d = simd::load_aligned<A>(amax) / simd::broadcast<A>(127.0f);
+    const vf<A> zero = simd::zero<float, A>();
+    const vf<A> id = simd::select(simd::cmp_neq(d, zero), simd::broadcast<A>(1.0f) / d, zero);
+    simd::store_aligned(ids, id);
+    simd::store_fp16(dbits, d);
+    for (std::size_t i = 0; i < L; ++i) {
+      if (!finite_float(ids[i])) {  // 1/d overflowed (amax below ~1e-36): the scalar rule
+        scalar::quantize_block(x + 32 * (b + i), y[b + i]);
+        continue;
+      }
+      y[b + i].d = fp16::from_bits(dbits[i]);
+      quantize_q8_0_block<A>(x + 32 * (b + i), ids[i], y[b + i]);
+    }
+  }
+  for (; b < n_blocks; ++b) {
     const float* xb = x + 32 * b;
     const float amax = block_amax<A, 32>(xb, finite_acc);
     const float d = amax / 127.0f;
@@ -92,12 +156,7 @@ bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexce
       continue;
     }
     y[b].d = fp16(d);
-    const vf<A> vid = simd::broadcast<A>(id);
-#pragma GCC unroll 8
-    for (int k = 0; k < 32; k += L) {
-      const vf<A> p = simd::opaque(simd::load<A>(xb + k) * vid);
-      simd::store_i32_to_i8(y[b].qs + k, round_half_away<A>(p));
-    }
+    quantize_q8_0_block<A>(xb, id, y[b]);
   }
   return all_finite<A>(finite_acc);
 }
@@ -117,16 +176,53 @@ void dequantize_blocks(const block_q8_0* x, float* y, std::size_t n_blocks) noex
 // ---------------------------------------------------------------- Q4_0
 
 template <class A>
-bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexcept {
+PACT_ALWAYS_INLINE void quantize_q4_0_block(const float* xb, float id, block_q4_0& y) noexcept {
   using namespace detail;
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
+  const vf<A> vid = simd::broadcast<A>(id);
+  const vf<A> half8 = simd::broadcast<A>(8.5f);
+#pragma GCC unroll 4
+  for (int k = 0; k < 16; k += L) {
+    const vf<A> plo = clamp<A>(simd::opaque(simd::load<A>(xb + k) * vid) + half8, 0.0f, 15.0f);
+    const vf<A> phi = clamp<A>(simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8, 0.0f, 15.0f);
+    const vi<A> lo = simd::to_int32(plo);  // truncation, like ggml's (int8_t) cast
+    const vi<A> hi = simd::to_int32(phi);
+    simd::store_i32_to_u8(y.qs + k, lo | (hi << 4));
+  }
+}
+
+/// Chunks of L blocks, scale arithmetic as vector ops (see the Q8_0 quantizer).
+template <class A>
+bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexcept {
+  using namespace detail;
+  constexpr std::size_t L = simd::lanes<float, A>;
   vf<A> finite_acc = simd::zero<float, A>();
-  const vi<A> fifteen = simd::broadcast<A>(std::int32_t{15});
-  const vi<A> zero_i = simd::broadcast<A>(std::int32_t{0});
-  for (std::size_t b = 0; b < n_blocks; ++b) {
+  std::size_t b = 0;
+  for (; b + L <= n_blocks; b += L) {
+    alignas(64) float maxs[L];
+    alignas(64) float ids[L];
+    alignas(64) std::uint16_t dbits[L];
+    for (std::size_t i = 0; i < L; ++i) {
+      const float* xb = x + 32 * (b + i);
+      maxs[i] = signed_absmax<A, 32>(xb, block_amax<A, 32>(xb, finite_acc));
+    }
+    const vf<A> d = simd::load_aligned<A>(maxs) / simd::broadcast<A>(-8.0f);
+    const vf<A> zero = simd::zero<float, A>();
+    const vf<A> id = simd::select(simd::cmp_neq(d, zero), simd::broadcast<A>(1.0f) / d, zero);
+    simd::store_aligned(ids, id);
+    simd::store_fp16(dbits, d);
+    for (std::size_t i = 0; i < L; ++i) {
+      if (!finite_float(ids[i]) || !finite_float(maxs[i])) {
+        scalar::quantize_block(x + 32 * (b + i), y[b + i]);
+        continue;
+      }
+      y[b + i].d = fp16::from_bits(dbits[i]);
+      quantize_q4_0_block<A>(x + 32 * (b + i), ids[i], y[b + i]);
+    }
+  }
+  for (; b < n_blocks; ++b) {
     const float* xb = x + 32 * b;
-    const float amax = block_amax<A, 32>(xb, finite_acc);
-    const float max = first_with_magnitude(xb, 32, amax);
+    const float max = signed_absmax<A, 32>(xb, block_amax<A, 32>(xb, finite_acc));
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     if (!finite_float(id) || !finite_float(max)) {
@@ -134,16 +230,7 @@ bool quantize_blocks(const float* x, block_q4_0* y, std::size_t n_blocks) noexce
       continue;
     }
     y[b].d = fp16(d);
-    const vf<A> vid = simd::broadcast<A>(id);
-    const vf<A> half8 = simd::broadcast<A>(8.5f);
-#pragma GCC unroll 4
-    for (int k = 0; k < 16; k += L) {
-      const vf<A> plo = simd::opaque(simd::load<A>(xb + k) * vid) + half8;
-      const vf<A> phi = simd::opaque(simd::load<A>(xb + 16 + k) * vid) + half8;
-      const vi<A> lo = simd::max(simd::min(simd::to_int32(plo), fifteen), zero_i);
-      const vi<A> hi = simd::max(simd::min(simd::to_int32(phi), fifteen), zero_i);
-      simd::store_i32_to_u8(y[b].qs + k, lo | (hi << 4));
-    }
+    quantize_q4_0_block<A>(xb, id, y[b]);
   }
   return all_finite<A>(finite_acc);
 }
@@ -172,28 +259,28 @@ bool quantize_blocks(const float* x, block_q8_K* y, std::size_t n_blocks) noexce
   using namespace detail;
   constexpr int L = static_cast<int>(simd::lanes<float, A>);
   vf<A> finite_acc = simd::zero<float, A>();
-  const vf<A> hi = simd::broadcast<A>(127.0f);
-  const vf<A> lo = simd::broadcast<A>(-128.0f);
   for (std::size_t b = 0; b < n_blocks; ++b) {
     const float* xb = x + 256 * b;
     const float amax = block_amax<A, 256>(xb, finite_acc);
-    const float max = first_with_magnitude(xb, 256, amax);
+    const float max = signed_absmax<A, 256>(xb, amax);
     const float iscale = max != 0.0f ? -127.0f / max : 0.0f;
     if (max == 0.0f || !finite_float(iscale) || !finite_float(max)) {
       scalar::quantize_block(xb, y[b]);
       continue;
     }
     const vf<A> vs = simd::broadcast<A>(iscale);
-#pragma GCC unroll 4
-    for (int k = 0; k < 256; k += L) {
-      // nearest_int == round to nearest even for |p| <= 2^22; |p| <= 127 here.
-      const vf<A> p = simd::round_nearest(simd::opaque(simd::load<A>(xb + k) * vs));
-      simd::store_i32_to_i8(y[b].qs + k, simd::to_int32(simd::max(simd::min(p, hi), lo)));
-    }
+    static_assert(16 % L == 0, "a register must not straddle two bsums groups");
     for (int g = 0; g < 16; ++g) {
-      int sum = 0;
-      for (int i = 0; i < 16; ++i) sum += y[b].qs[16 * g + i];
-      y[b].bsums[g] = static_cast<std::int16_t>(sum);
+      vi<A> sum = simd::broadcast<A>(std::int32_t{0});
+#pragma GCC unroll 4
+      for (int k = 16 * g; k < 16 * g + 16; k += L) {
+        // nearest_int == round to nearest even for |p| <= 2^22; |p| <= 127 here.
+        const vf<A> p = simd::round_nearest(clamp<A>(simd::opaque(simd::load<A>(xb + k) * vs), -128.0f, 127.0f));
+        const vi<A> qi = simd::to_int32(p);
+        simd::store_i32_to_i8(y[b].qs + k, qi);
+        sum = sum + qi;
+      }
+      y[b].bsums[g] = static_cast<std::int16_t>(simd::reduce_add(sum));
     }
     y[b].d = 1.0f / iscale;
   }

@@ -77,7 +77,7 @@ void encode_span(const float* x, std::size_t n, float scale, float inv, std::int
   if (!(inv <= 3.402823466e+38f)) {
     for (std::size_t i = 0; i < n; ++i) {
       const float r = std::nearbyint(x[i] / scale) + static_cast<float>(zp);
-      q[i] = static_cast<Int>(r < qlo ? qlo : (r > qhi ? qhi : r));
+      q[i] = static_cast<Int>(r != r ? 0.0f : (r < qlo ? qlo : (r > qhi ? qhi : r)));  // NaN -> 0
     }
     return;
   }
@@ -86,9 +86,12 @@ void encode_span(const float* x, std::size_t n, float scale, float inv, std::int
   const auto vzp = simd::broadcast<A>(static_cast<float>(zp));
   const auto vlo = simd::broadcast<A>(qlo);
   const auto vhi = simd::broadcast<A>(qhi);
+  const auto zero = simd::zero<float, A>();
   auto one = [&](const simd::vec<float, A>& v) {
-    // |x * inv| <= 255 (+ rounding), so the float sum with zp is exact.
-    const auto r = simd::round_nearest(v * vinv) + vzp;
+    // |x * inv| <= 255 (+ rounding), so the float sum with zp is exact. NaN (only from
+    // NaN input, which the caller then rejects) becomes 0 so the conversion stays defined.
+    auto r = simd::round_nearest(v * vinv) + vzp;
+    r = simd::select(simd::is_nan(r), zero, r);
     return simd::to_int32(simd::min(simd::max(r, vlo), vhi));
   };
   auto store = [&](Int* p, const simd::vec<std::int32_t, A>& v) {
@@ -118,7 +121,7 @@ inline bool group_params(const range& r, float& scale, float& inv, std::int32_t&
     scale = width / 255.0f;
     inv = width > 0.0f ? 255.0f / width : 0.0f;
     float z = (inv <= 3.402823466e+38f) ? std::nearbyint(-r.lo * inv) : std::nearbyint(-r.lo / scale);
-    z = z < 0.0f ? 0.0f : (z > 255.0f ? 255.0f : z);
+    z = z != z ? 0.0f : (z < 0.0f ? 0.0f : (z > 255.0f ? 255.0f : z));  // NaN (NaN input) -> 0
     zp = static_cast<std::int32_t>(z);
     return true;
   }
@@ -153,22 +156,22 @@ bool quantize_rows(const float* x, std::size_t ld, std::size_t cols, std::size_t
 namespace detail {
 
 template <class Int, executor E>
-int8_matrix<Int> quantize_int_matrix(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
-                                     int8_layout layout, const E& exec, const char* what) {
+void quantize_int_matrix(const float* x, std::size_t rows, std::size_t cols, std::size_t ld, int8_layout layout,
+                         int8_matrix<Int>& m, const E& exec, const char* what) {
   pact::detail::require(rows == 0 || cols == 0 || x != nullptr, errc::null_pointer, what);
   pact::detail::require(rows <= 1 || ld >= cols, errc::bad_stride, what);
   pact::detail::require(layout.granularity != int8_granularity::per_group ||
                             layout.group_size == 32 || layout.group_size == 64 || layout.group_size == 128,
                         errc::invalid_argument, "quant: per_group needs group_size 32, 64 or 128");
-  int8_matrix<Int> m;
   m.rows = rows;
   m.cols = cols;
   m.layout = layout;
-  m.data.resize(pact::detail::checked_mul(rows, cols, what));
-  m.scales.resize(m.scale_count());
+  m.data.reserve_discard(pact::detail::checked_mul(rows, cols, what));
+  m.scales.reserve_discard(m.scale_count());
   const bool asym = !std::is_signed_v<Int>;
-  if (asym) m.zero_points.resize(m.scale_count());
-  if (rows == 0 || cols == 0) return m;
+  if (asym) m.zero_points.reserve_discard(m.scale_count());
+  else m.zero_points.resize(0);
+  if (rows == 0 || cols == 0) return;
   using A = simd::native_arch;
   std::atomic<bool> ok{true};
   if (layout.granularity == int8_granularity::per_tensor) {
@@ -207,27 +210,41 @@ int8_matrix<Int> quantize_int_matrix(const float* x, std::size_t rows, std::size
     });
   }
   pact::detail::require(ok.load(), errc::invalid_data, "quant: input holds NaN or Inf (or a range beyond float)");
-  return m;
 }
 
 }  // namespace detail
 
-/// Symmetric int8 quantization (layout.scheme must be symmetric).
+/// Symmetric int8 quantization (layout.scheme must be symmetric) into `out`, reusing its
+/// buffers when they are large enough (dynamic per-token activation quantization).
+template <executor E = serial>
+void quantize_int8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld, int8_layout layout,
+                   int8_matrix<std::int8_t>& out, const E& exec = E{}) {
+  pact::detail::require(layout.scheme == int8_scheme::symmetric, errc::invalid_argument,
+                        "quant::quantize_int8 is symmetric; use quantize_uint8 for an asymmetric scheme");
+  detail::quantize_int_matrix<std::int8_t>(x, rows, cols, ld, layout, out, exec, "quant::quantize_int8: bad matrix");
+}
 template <executor E = serial>
 int8_matrix<std::int8_t> quantize_int8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
                                        int8_layout layout, const E& exec = E{}) {
-  pact::detail::require(layout.scheme == int8_scheme::symmetric, errc::invalid_argument,
-                        "quant::quantize_int8 is symmetric; use quantize_uint8 for an asymmetric scheme");
-  return detail::quantize_int_matrix<std::int8_t>(x, rows, cols, ld, layout, exec, "quant::quantize_int8: bad matrix");
+  int8_matrix<std::int8_t> out;
+  quantize_int8(x, rows, cols, ld, layout, out, exec);
+  return out;
 }
 
 /// Asymmetric uint8 quantization with zero points (layout.scheme must be asymmetric).
 template <executor E = serial>
-int8_matrix<std::uint8_t> quantize_uint8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
-                                         int8_layout layout, const E& exec = E{}) {
+void quantize_uint8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld, int8_layout layout,
+                    int8_matrix<std::uint8_t>& out, const E& exec = E{}) {
   pact::detail::require(layout.scheme == int8_scheme::asymmetric, errc::invalid_argument,
                         "quant::quantize_uint8 is asymmetric; use quantize_int8 for a symmetric scheme");
-  return detail::quantize_int_matrix<std::uint8_t>(x, rows, cols, ld, layout, exec, "quant::quantize_uint8: bad matrix");
+  detail::quantize_int_matrix<std::uint8_t>(x, rows, cols, ld, layout, out, exec, "quant::quantize_uint8: bad matrix");
+}
+template <executor E = serial>
+int8_matrix<std::uint8_t> quantize_uint8(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
+                                         int8_layout layout, const E& exec = E{}) {
+  int8_matrix<std::uint8_t> out;
+  quantize_uint8(x, rows, cols, ld, layout, out, exec);
+  return out;
 }
 
 /// y(r, c) = scale * (q(r, c) - zero_point), evaluated as float(q - zp) * scale (exact

@@ -41,8 +41,10 @@ PACT_ALWAYS_INLINE simd::vec<std::int32_t, A> fp8_encode_lanes(const simd::vec<f
   using F = fp8_format<Fp8>;
   using VI = simd::vec<std::int32_t, A>;
   constexpr int drop = 23 - F::mant;
-  const auto a = simd::abs(v);
-  const VI bits = simd::bitcast<std::int32_t>(a);
+  // |v| by masking the sign bit (not abs(): the scalar arch's abs keeps -0 and -NaN, whose
+  // negative bit patterns would overflow the int32 arithmetic below).
+  const VI bits = simd::bitcast<std::int32_t>(v) & simd::broadcast<A>(std::int32_t{0x7FFFFFFF});
+  const auto a = simd::bitcast<float>(bits);
   const VI rebiased = bits - simd::broadcast<A>(std::int32_t{(127 - F::bias) << 23});
   const VI lsb = (rebiased >> drop) & simd::broadcast<A>(std::int32_t{1});
   const VI normal = (rebiased + simd::broadcast<A>(std::int32_t{(1 << (drop - 1)) - 1}) + lsb) >> drop;
