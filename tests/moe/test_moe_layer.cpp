@@ -362,4 +362,9 @@ TEST(MoeLayer, InvalidArguments) {
       u{pact::make_row_major<const float>(ex.up.data(), H, F + 1)}, d{pact::make_row_major<const float>(ex.down.data(), F, H)};
   expect_error(pact::errc::invalid_shape, [&] { pact::expert_weight_views<float> w(g, u, d); });
   expect_error(pact::errc::invalid_shape, [&] { pact::expert_weight_views<float> w(g, {}, d); });
+  pact::packed_expert_weights<> packed;
+  packed.add_expert(g[0], g[0], d[0]);
+  EXPECT_EQ(packed.num_experts(), 1);
+  expect_error(pact::errc::invalid_shape, [&] { packed.add_expert(g[0], u[0], d[0]); });
+  expect_error(pact::errc::invalid_shape, [&] { packed.add_expert(g[0], g[0], u[0]); });
 }

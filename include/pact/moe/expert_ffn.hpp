@@ -1,7 +1,10 @@
 #pragma once
 // Expert compute: the SwiGLU FFN of every expert over its expert-contiguous rows.
 //
-//   for each (expert e, block of <= row_block rows r0..r1 of e):     one task
+//   for each (expert e, block of rows r0..r1 of e):                  one task
+//     (an expert's n rows split into ceil(n / row_block) blocks of equal size +-1, so a
+//      130-row expert becomes 65 + 65 rows, not 128 + 2: each block re-reads the expert's
+//      weights, and equal blocks keep the GEMM tiles full)
 //     G = Xs[r0:r1] * gate[e]                         (rb x ffn)  per-thread buffer
 //     H = (Xs[r0:r1] * up[e]) * silu(G)               (rb x ffn)  SwiGLU fused in up's epilogue
 //     Ys[r0:r1] = (H * down[e]) * row_weight[r]       (rb x hidden) routing weight fused in
@@ -73,6 +76,12 @@ struct ffn_task {
   index_t expert, row0, rows;
 };
 
+/// Appends the row blocks of rows [r0, r0 + n) of expert e (equal sizes, <= row_block).
+inline void add_row_blocks(std::vector<ffn_task>& tasks, index_t e, index_t r0, index_t n, index_t row_block) {
+  const index_t blocks = (n + row_block - 1) / row_block;
+  for (index_t b = 0; b < blocks; ++b) tasks.push_back({e, r0 + n * b / blocks, n * (b + 1) / blocks - n * b / blocks});
+}
+
 /// Runs tasks (expert, rows) with the schedule described in the file comment.
 template <expert_weights W, class Exec>
 void run_ffn_tasks(const W& w, const std::vector<ffn_task>& tasks, const float* xs, index_t ldx, float* ys, index_t ldy,
@@ -86,8 +95,11 @@ void run_ffn_tasks(const W& w, const std::vector<ffn_task>& tasks, const float* 
     expert_ffn_block(w, t.expert, xs + t.row0 * ldx, ldx, ys + t.row0 * ldy, ldy, t.rows,
                      row_w == nullptr ? nullptr : row_w + t.row0, buf.data(), buf.data() + row_block * F, ex);
   };
+  // Many tasks: whole tasks per thread (no synchronisation inside a GEMM, dynamic
+  // hand-out balances ragged experts). Few tasks (decode, or a few big experts): one task
+  // at a time, each GEMM split over all threads, so no thread idles behind a long task.
   const int threads = std::max(1, exec.num_threads());
-  if (threads > 1 && n >= 2 * threads) {
+  if (threads > 1 && n >= 4 * threads) {
     exec.parallel_for(n, [&](index_t i) { run(i, serial{}); });
   } else {
     for (index_t i = 0; i < n; ++i) run(i, exec);
@@ -116,15 +128,13 @@ void require_ffn_views(const W& w, const matrix_view<const float, LX>& xs, const
 /// per-thread intermediates (row_block x ffn floats, twice).
 template <expert_weights W, class LX, class LY, executor Exec = serial>
 void run_experts(const W& weights, const moe_dispatch_plan& plan, const matrix_view<const float, LX>& xs,
-                 const matrix_view<float, LY>& ys, index_t row_block = 64, const Exec& exec = {}) {
+                 const matrix_view<float, LY>& ys, index_t row_block = 128, const Exec& exec = {}) {
   moe_detail::require_row_block(row_block, "run_experts");
   if (weights.num_experts() != plan.experts)
     throw error(errc::invalid_shape, "run_experts: the weights' expert count differs from the plan's");
   moe_detail::require_ffn_views(weights, xs, ys, plan.rows(), "run_experts");
   std::vector<moe_detail::ffn_task> tasks;
-  for (index_t e = 0; e < plan.experts; ++e)
-    for (index_t r = plan.offsets[static_cast<std::size_t>(e)]; r < plan.offsets[static_cast<std::size_t>(e + 1)]; r += row_block)
-      tasks.push_back({e, r, std::min(row_block, plan.offsets[static_cast<std::size_t>(e + 1)] - r)});
+  for (index_t e = 0; e < plan.experts; ++e) moe_detail::add_row_blocks(tasks, e, plan.offsets[static_cast<std::size_t>(e)], plan.rows_of(e), row_block);
   if (tasks.empty() || weights.hidden() == 0) return;
   moe_detail::run_ffn_tasks(weights, tasks, xs.data(), xs.row_stride(), ys.data(), ys.row_stride(), plan.row_weight.data(),
                             row_block, exec);
@@ -135,7 +145,7 @@ void run_experts(const W& weights, const moe_dispatch_plan& plan, const matrix_v
 /// combine adds them in a fixed order). shared_out: (num_experts * tokens) x hidden.
 template <expert_weights W, class LX, class LY, executor Exec = serial>
 void run_shared_experts(const W& weights, const matrix_view<const float, LX>& x, const matrix_view<float, LY>& shared_out,
-                        index_t row_block = 64, const Exec& exec = {}) {
+                        index_t row_block = 128, const Exec& exec = {}) {
   moe_detail::require_row_block(row_block, "run_shared_experts");
   const index_t T = x.rows(), S = weights.num_experts();
   validate(x, "run_shared_experts: x");
@@ -151,7 +161,7 @@ void run_shared_experts(const W& weights, const matrix_view<const float, LX>& x,
   // by running one task list per expert (the xs pointer differs only by the expert).
   for (index_t j = 0; j < S; ++j) {
     std::vector<moe_detail::ffn_task> tasks;
-    for (index_t r = 0; r < T; r += row_block) tasks.push_back({j, r, std::min(row_block, T - r)});
+    moe_detail::add_row_blocks(tasks, j, 0, T, row_block);
     moe_detail::run_ffn_tasks(weights, tasks, x.data(), x.row_stride(), shared_out.data() + j * T * shared_out.row_stride(),
                               shared_out.row_stride(), nullptr, row_block, exec);
   }

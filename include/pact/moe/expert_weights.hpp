@@ -115,12 +115,26 @@ class packed_expert_weights {
 
   /// Packs every matrix of `src` (any expert_weight_views: f32, bf16, fp16; any layout).
   template <class T, class L, class P2>
-  explicit packed_expert_weights(const expert_weight_views<T, L, P2>& src) : hidden_(src.hidden()), ffn_(src.ffn()) {
-    for (index_t e = 0; e < src.num_experts(); ++e) {
-      gate_.emplace_back(src.matrix(expert_proj::gate, e));
-      up_.emplace_back(src.matrix(expert_proj::up, e));
-      down_.emplace_back(src.matrix(expert_proj::down, e));
+  explicit packed_expert_weights(const expert_weight_views<T, L, P2>& src) {
+    for (index_t e = 0; e < src.num_experts(); ++e)
+      add_expert(src.matrix(expert_proj::gate, e), src.matrix(expert_proj::up, e), src.matrix(expert_proj::down, e));
+  }
+
+  /// Packs one more expert (gate, up: hidden x ffn; down: ffn x hidden). Lets a loader
+  /// stream a model expert by expert without holding two copies of all weights.
+  template <class TG, class LG, class TU, class LU, class TD, class LD>
+  void add_expert(const matrix_view<TG, LG>& gate, const matrix_view<TU, LU>& up, const matrix_view<TD, LD>& down) {
+    if (gate_.empty()) {
+      hidden_ = gate.rows();
+      ffn_ = gate.cols();
     }
+    if (gate.rows() != hidden_ || gate.cols() != ffn_ || up.rows() != hidden_ || up.cols() != ffn_)
+      throw error(errc::invalid_shape, "packed_expert_weights: every gate/up matrix must be hidden x ffn");
+    if (down.rows() != ffn_ || down.cols() != hidden_)
+      throw error(errc::invalid_shape, "packed_expert_weights: every down matrix must be ffn x hidden");
+    gate_.emplace_back(gate);
+    up_.emplace_back(up);
+    down_.emplace_back(down);
   }
 
   index_t num_experts() const noexcept { return static_cast<index_t>(gate_.size()); }

@@ -47,7 +47,7 @@ struct no_shared_experts {
 template <class Shared = no_shared_experts>
 struct moe_options {
   capacity_options capacity = {};
-  index_t row_block = 64;           ///< rows per expert task (intermediates: row_block x ffn)
+  index_t row_block = 128;          ///< max rows per expert task (intermediates: 2 x row_block x ffn per thread)
   const Shared* shared = nullptr;   ///< shared (always active) experts, or none
 };
 
