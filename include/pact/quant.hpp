@@ -1,0 +1,8 @@
+#pragma once
+// pact's quantized formats: storage layouts, quantizers and dequantizers, and the checked
+// loader for untrusted bytes. See docs/quant.md.
+#include <pact/quant/formats.hpp>
+#include <pact/quant/fp8_blockwise.hpp>
+#include <pact/quant/ggml.hpp>
+#include <pact/quant/int8.hpp>
+#include <pact/quant/mx.hpp>

@@ -1,0 +1,206 @@
+#pragma once
+// FP8 (E4M3 / E5M2) with DeepSeek-V3 fine-grained scales (layouts in
+// quant/formats/fp8_block_scaled.hpp):
+//
+//   quantize_fp8_1x128<Fp8>(x, rows, cols, ld, exec)    activations, one scale per row per
+//                                                        128 columns (dynamic, per token)
+//   quantize_fp8_128x128<Fp8>(w, rows, cols, ld, exec)  weights, one scale per 128x128 block
+//   dequantize_fp8(q, y, ld_y)                          value = float(code) * scale
+//
+// Rule per group (or block) G, with fp8_max = 448 (E4M3) or 57344 (E5M2):
+//   amax  = max_{x in G} |x|
+//   scale = amax / fp8_max                         (float32 division)
+//   inv   = amax > 0 ? fp8_max / amax : 0          (float32 division)
+//   code  = fp8(x * inv), round to nearest even, saturating to +-fp8_max
+// so the largest magnitude maps onto (nearly) fp8_max and value = code * scale. If inv
+// overflows (amax < fp8_max / FLT_MAX, ~1e-36) the code is fp8(x / scale) instead. An
+// all-zero group gets scale 0 and +-0 codes. NaN/Inf input: errc::invalid_data.
+// The SIMD path (simd::native_arch) is bit-identical to the scalar one on every arch.
+
+#include <pact/core/error.hpp>
+#include <pact/core/threading.hpp>
+#include <pact/quant/detail/fp8_simd.hpp>
+#include <pact/quant/formats/fp8_block_scaled.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+PACT_NAMESPACE_BEGIN
+namespace quant {
+namespace fp8_kernels {
+
+/// max |x[0..n)|; finite_acc collects x * 0 (NaN iff some x is NaN/Inf).
+template <class A>
+float amax_span(const float* x, std::size_t n, simd::vec<float, A>& finite_acc) noexcept {
+  constexpr std::size_t L = simd::lanes<float, A>;
+  const auto zero = simd::zero<float, A>();
+  auto m0 = zero, m1 = zero;
+  std::size_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const auto a = simd::load<A>(x + i);
+    const auto b = simd::load<A>(x + i + L);
+    finite_acc = finite_acc + a * zero + b * zero;
+    m0 = simd::max(m0, simd::abs(a));
+    m1 = simd::max(m1, simd::abs(b));
+  }
+  for (; i < n; i += L) {
+    const auto a = simd::load_partial<A>(x + i, std::min(L, n - i));
+    finite_acc = finite_acc + a * zero;
+    m0 = simd::max(m0, simd::abs(a));
+  }
+  return simd::reduce_max(simd::max(m0, m1));
+}
+
+/// Codes of x[0..n) * inv (or x / scale when inv overflowed), stored as bytes.
+template <class A, class Fp8>
+void encode_span(const float* x, std::size_t n, float scale, float inv, Fp8* out) noexcept {
+  using F = detail::fp8_format<Fp8>;
+  auto* o = reinterpret_cast<std::uint8_t*>(out);
+  if (!(inv <= 3.402823466e+38f)) {  // inv == Inf: tiny amax, divide instead
+    for (std::size_t i = 0; i < n; ++i) o[i] = F::encode(x[i] / scale);
+    return;
+  }
+  constexpr std::size_t L = simd::lanes<float, A>;
+  const auto vinv = simd::broadcast<A>(inv);
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    simd::store_i32_to_u8(o + i, detail::fp8_encode_lanes<Fp8, A>(simd::load<A>(x + i) * vinv));
+  }
+  if (i < n) {
+    alignas(64) std::uint8_t tmp[64];
+    simd::store_i32_to_u8(tmp, detail::fp8_encode_lanes<Fp8, A>(simd::load_partial<A>(x + i, n - i) * vinv));
+    std::memcpy(o + i, tmp, n - i);
+  }
+}
+
+template <class Fp8>
+inline void group_scale(float amax, float& scale, float& inv) noexcept {
+  constexpr float fmax = detail::fp8_format<Fp8>::max_value;
+  scale = amax / fmax;
+  inv = amax > 0.0f ? fmax / amax : 0.0f;
+}
+
+/// Rows [r0, r1) of the 1x128 activation quantization. Returns false on NaN/Inf input.
+template <class A, class Fp8>
+bool quantize_rows_1x128(const float* x, std::size_t ld, std::size_t cols, std::size_t r0,
+                         std::size_t r1, Fp8* q, float* scales) noexcept {
+  auto finite_acc = simd::zero<float, A>();
+  const std::size_t groups = (cols + fp8_group - 1) / fp8_group;
+  for (std::size_t r = r0; r < r1; ++r) {
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::size_t c0 = g * fp8_group;
+      const std::size_t n = std::min(fp8_group, cols - c0);
+      const float* xg = x + r * ld + c0;
+      const float amax = amax_span<A>(xg, n, finite_acc);
+      float scale, inv;
+      group_scale<Fp8>(amax, scale, inv);
+      scales[r * groups + g] = scale;
+      encode_span<A>(xg, n, scale, inv, q + r * cols + c0);
+    }
+  }
+  return simd::reduce_add(finite_acc) == 0.0f;
+}
+
+/// Block row br (rows [128 br, 128 br + 128)) of the 128x128 weight quantization.
+template <class A, class Fp8>
+bool quantize_block_row_128x128(const float* w, std::size_t ld, std::size_t rows, std::size_t cols,
+                                std::size_t br, Fp8* q, float* scales) noexcept {
+  auto finite_acc = simd::zero<float, A>();
+  const std::size_t bcols = (cols + fp8_group - 1) / fp8_group;
+  const std::size_t r0 = br * fp8_group;
+  const std::size_t r1 = std::min(rows, r0 + fp8_group);
+  for (std::size_t bc = 0; bc < bcols; ++bc) {
+    const std::size_t c0 = bc * fp8_group;
+    const std::size_t n = std::min(fp8_group, cols - c0);
+    float amax = 0.0f;
+    for (std::size_t r = r0; r < r1; ++r) amax = std::max(amax, amax_span<A>(w + r * ld + c0, n, finite_acc));
+    float scale, inv;
+    group_scale<Fp8>(amax, scale, inv);
+    scales[br * bcols + bc] = scale;
+    for (std::size_t r = r0; r < r1; ++r) encode_span<A>(w + r * ld + c0, n, scale, inv, q + r * cols + c0);
+  }
+  return simd::reduce_add(finite_acc) == 0.0f;
+}
+
+}  // namespace fp8_kernels
+
+namespace detail {
+inline void check_matrix_args(const float* x, std::size_t rows, std::size_t cols, std::size_t ld, const char* what) {
+  pact::detail::require(rows == 0 || cols == 0 || x != nullptr, errc::null_pointer, what);
+  pact::detail::require(rows <= 1 || ld >= cols, errc::bad_stride, what);
+  (void)pact::detail::checked_mul(rows, cols, what);
+}
+}  // namespace detail
+
+/// Quantize activations x (rows, cols) row-major with leading dimension ld into `out`
+/// (buffers reused when large enough). Rows are split across the executor's threads.
+template <class Fp8, executor E = serial>
+void quantize_fp8_1x128(const float* x, std::size_t rows, std::size_t cols, std::size_t ld,
+                        fp8_activations_1x128<Fp8>& out, const E& exec = E{}) {
+  detail::check_matrix_args(x, rows, cols, ld, "quant::quantize_fp8_1x128: bad activation matrix");
+  out.rows = rows;
+  out.cols = cols;
+  out.data.reserve_discard(rows * cols);
+  out.scales.reserve_discard(rows * out.groups_per_row());
+  if (rows == 0 || cols == 0) return;
+  constexpr std::size_t rows_per_task = 16;
+  const std::size_t tasks = (rows + rows_per_task - 1) / rows_per_task;
+  std::atomic<bool> finite{true};
+  exec.parallel_for(static_cast<index_t>(tasks), [&](index_t t) {
+    const std::size_t r0 = static_cast<std::size_t>(t) * rows_per_task;
+    const std::size_t r1 = std::min(rows, r0 + rows_per_task);
+    if (!fp8_kernels::quantize_rows_1x128<simd::native_arch>(x, ld, cols, r0, r1, out.data.data(), out.scales.data()))
+      finite.store(false, std::memory_order_relaxed);
+  });
+  pact::detail::require(finite.load(), errc::invalid_data, "quant::quantize_fp8_1x128: input holds NaN or Inf");
+}
+
+template <class Fp8, executor E = serial>
+fp8_activations_1x128<Fp8> quantize_fp8_1x128(const float* x, std::size_t rows, std::size_t cols,
+                                              std::size_t ld, const E& exec = E{}) {
+  fp8_activations_1x128<Fp8> out;
+  quantize_fp8_1x128(x, rows, cols, ld, out, exec);
+  return out;
+}
+
+/// Quantize weights w (rows = N, cols = K) row-major with 128x128 block scales.
+template <class Fp8, executor E = serial>
+fp8_weights_128x128<Fp8> quantize_fp8_128x128(const float* w, std::size_t rows, std::size_t cols,
+                                              std::size_t ld, const E& exec = E{}) {
+  detail::check_matrix_args(w, rows, cols, ld, "quant::quantize_fp8_128x128: bad weight matrix");
+  fp8_weights_128x128<Fp8> out;
+  out.rows = rows;
+  out.cols = cols;
+  out.data.resize(rows * cols);
+  out.scales.resize(out.block_rows() * out.block_cols());
+  if (rows == 0 || cols == 0) return out;
+  std::atomic<bool> finite{true};
+  exec.parallel_for(static_cast<index_t>(out.block_rows()), [&](index_t br) {
+    if (!fp8_kernels::quantize_block_row_128x128<simd::native_arch>(w, ld, rows, cols, static_cast<std::size_t>(br),
+                                                                     out.data.data(), out.scales.data()))
+      finite.store(false, std::memory_order_relaxed);
+  });
+  pact::detail::require(finite.load(), errc::invalid_data, "quant::quantize_fp8_128x128: input holds NaN or Inf");
+  return out;
+}
+
+/// y(r, c) = float(code(r, c)) * scale(r, c); y has leading dimension ld_y >= cols.
+template <class Fp8>
+void dequantize_fp8(const fp8_activations_1x128<Fp8>& q, float* y, std::size_t ld_y) {
+  pact::detail::require(q.rows <= 1 || ld_y >= q.cols, errc::bad_stride, "quant::dequantize_fp8: ld_y < cols");
+  for (std::size_t r = 0; r < q.rows; ++r)
+    for (std::size_t c = 0; c < q.cols; ++c) y[r * ld_y + c] = static_cast<float>(q.data[r * q.cols + c]) * q.scale(r, c);
+}
+template <class Fp8>
+void dequantize_fp8(const fp8_weights_128x128<Fp8>& q, float* y, std::size_t ld_y) {
+  pact::detail::require(q.rows <= 1 || ld_y >= q.cols, errc::bad_stride, "quant::dequantize_fp8: ld_y < cols");
+  for (std::size_t r = 0; r < q.rows; ++r)
+    for (std::size_t c = 0; c < q.cols; ++c) y[r * ld_y + c] = static_cast<float>(q.data[r * q.cols + c]) * q.scale(r, c);
+}
+
+}  // namespace quant
+PACT_NAMESPACE_END
