@@ -1,7 +1,10 @@
 // MoE layer: pact's whole layer (router GEMM -> route -> dispatch -> experts -> combine)
 // and a dense reference, on two layer shapes.
 //   name: moe/<impl>/<case>/threads:<T>
-//     impl  pact         moe_forward, f32 experts pre-packed (packed_expert_weights)
+//     impl  pact         moe_forward: f32 experts pre-packed (packed_expert_weights), int8
+//                        experts (int8_expert_weights, W8A8) or Q4_0 experts
+//                        (ggml_expert_weights: GEMV on the raw blocks for <= 4 rows, repacked
+//                        Q4_0 x Q8_0 GEMM above)
 //           pact_views   moe_forward, experts read from the caller's matrices
 //                        (f32: GEMV for decode; bf16: converted while packing)
 //           dense        pact::gemm on the same per-expert shapes (rows per expert taken from
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "pact/moe.hpp"
+#include "pact/moe/quantized_expert_weights.hpp"
 #include "pact/types/bf16.hpp"
 #include "support/machine_peak.hpp"
 
@@ -59,6 +63,9 @@ struct weight_set {
   std::unique_ptr<pact::packed_expert_weights<>> packed;
   std::unique_ptr<pact::expert_weight_views<float, pact::col_major>> views32;
   std::unique_ptr<pact::expert_weight_views<pact::bf16, pact::col_major>> views16;
+  std::unique_ptr<pact::int8_expert_weights> int8;
+  std::vector<pact::quant::block_q4_0> q4;  // raw blocks (the ggml weights keep spans into them)
+  std::unique_ptr<pact::ggml_expert_weights<pact::quant::block_q4_0>> q4w;
   std::vector<float> gate_w;           // router: hidden x experts
 };
 weight_set& current() {
@@ -66,7 +73,8 @@ weight_set& current() {
   return w;
 }
 
-/// kind: "packed" (f32 packed), "f32" (f32 views), "bf16" (bf16 views).
+/// kind: "packed" (f32 packed), "f32" (f32 views), "bf16" (bf16 views), "int8" (W8A8),
+/// "q4_0" (ggml Q4_0 blocks, repacked for prefill).
 weight_set& weights_for(const layer_shape& L, const std::string& kind) {
   weight_set& w = current();
   const std::string key = std::string(L.name) + "/" + kind;
@@ -88,6 +96,33 @@ weight_set& weights_for(const layer_shape& L, const std::string& kind) {
       for (auto& v : down) v = g.next(s_ffn);
       w.packed->add_expert(pact::make_col_major<const float>(gate.data(), H, F), pact::make_col_major<const float>(up.data(), H, F),
                            pact::make_col_major<const float>(down.data(), F, H));
+    }
+  } else if (kind == "int8" || kind == "q4_0") {
+    std::vector<float> gate(static_cast<std::size_t>(per)), up(gate.size()), down(gate.size());
+    if (kind == "int8") w.int8 = std::make_unique<pact::int8_expert_weights>();
+    else w.q4.resize(static_cast<std::size_t>(3 * E * per / 32));
+    for (index_t e = 0; e < E; ++e) {
+      for (auto& v : gate) v = g.next(s_in);
+      for (auto& v : up) v = g.next(s_in);
+      for (auto& v : down) v = g.next(s_ffn);
+      if (kind == "int8") {
+        w.int8->add_expert(pact::make_col_major<const float>(gate.data(), H, F), pact::make_col_major<const float>(up.data(), H, F),
+                           pact::make_col_major<const float>(down.data(), F, H));
+      } else {
+        auto* b = w.q4.data() + 3 * e * per / 32;
+        const auto n = static_cast<std::size_t>(per / 32);
+        pact::quant::quantize<pact::quant::block_q4_0>(gate, std::span<pact::quant::block_q4_0>(b, n));
+        pact::quant::quantize<pact::quant::block_q4_0>(up, std::span<pact::quant::block_q4_0>(b + n, n));
+        pact::quant::quantize<pact::quant::block_q4_0>(down, std::span<pact::quant::block_q4_0>(b + 2 * n, n));
+      }
+    }
+    if (kind == "q4_0") {
+      w.q4w = std::make_unique<pact::ggml_expert_weights<pact::quant::block_q4_0>>(H, F);
+      const auto n = static_cast<std::size_t>(per / 32);
+      for (index_t e = 0; e < E; ++e) {
+        const auto* b = w.q4.data() + 3 * e * per / 32;
+        w.q4w->add_expert({b, n}, {b + n, n}, {b + 2 * n, n});
+      }
     }
   } else if (kind == "f32") {
     w.f32.resize(static_cast<std::size_t>(3 * E * per));
@@ -201,11 +236,13 @@ void run_dense(benchmark::State& state, const layer_shape& L, index_t T, int thr
 
 void bench(benchmark::State& state, const layer_shape& L, std::string impl, std::string dtype, index_t T, int threads) {
   if (impl == "dense") return run_dense(state, L, T, threads);
-  if (impl == "pact") {
+  if (impl == "pact" && dtype == "f32") {
     weight_set& w = weights_for(L, "packed");
     return run_layer(state, L, *w.packed, w.gate_w, T, threads);
   }
   weight_set& w = weights_for(L, dtype);
+  if (dtype == "int8") return run_layer(state, L, *w.int8, w.gate_w, T, threads);
+  if (dtype == "q4_0") return run_layer(state, L, *w.q4w, w.gate_w, T, threads);
   if (dtype == "f32") run_layer(state, L, *w.views32, w.gate_w, T, threads);
   else run_layer(state, L, *w.views16, w.gate_w, T, threads);
 }
@@ -226,8 +263,9 @@ void register_all() {
   };
   // Grouped by weight set so each set is built once.
   const item items[] = {{&ds, "pact", "f32"},        {&ds, "dense", "f32"},        {&ds, "pact_views", "f32"},
-                        {&ds, "pact_views", "bf16"}, {&mixtral, "pact", "f32"},    {&mixtral, "dense", "f32"},
-                        {&mixtral, "pact_views", "bf16"}};
+                        {&ds, "pact_views", "bf16"}, {&ds, "pact", "int8"},       {&ds, "pact", "q4_0"},
+                        {&mixtral, "pact", "f32"},    {&mixtral, "dense", "f32"},   {&mixtral, "pact_views", "bf16"},
+                        {&mixtral, "pact", "int8"},   {&mixtral, "pact", "q4_0"}};
   for (const item& it : items)
     for (index_t T : {1, 32, 512, 4096}) {
       if (it.L == &mixtral && T == 4096) continue;  // ~6 TFLOP per call: too slow for this 2-core VM

@@ -1,105 +1,9 @@
-// The whole MoE layer (and the expert stage) against a float64 reference on every
-// compiled arch: routing policies, weight formats and layouts, shared experts, capacity,
-// edge cases, thread-count determinism, invalid arguments.
-#include <gtest/gtest.h>
+// The whole MoE layer (and each stage) against a float64 reference on every compiled
+// arch: routing policies, weight layouts, pre-packed weights, shared experts, capacity,
+// edge cases, invalid arguments. Threads and bf16: test_moe_layer_threads.cpp.
+#include "moe/layer_reference.hpp"
 
-#include <atomic>
-#include <cmath>
-#include <limits>
-#include <set>
-
-#include "moe/moe_reference.hpp"
-#include "pact/moe.hpp"
-#include "pact/types/bf16.hpp"
-#include "support/arch_list.hpp"
-#include "support/reference.hpp"
-
-namespace ref = pact_test::moe_ref;
-using pact::index_t;
-
-namespace {
-template <class F>
-void expect_error(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected pact::error " << pact::to_string(code);
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
-/// Random expert weights stored (in x out) row-major, plus the transposed (out x in)
-/// PyTorch copies, and bf16-rounded copies of both.
-struct expert_set {
-  index_t E, H, F;
-  std::vector<float> gate, up, down;           // E x H x F, E x H x F, E x F x H
-  std::vector<float> gate_t, up_t, down_t;     // E x F x H, E x F x H, E x H x F
-  expert_set(index_t e, index_t h, index_t f, std::uint32_t seed, bool bf16_exact = false) : E(e), H(h), F(f) {
-    const double s = 1.0 / std::sqrt(static_cast<double>(std::max(h, f)));
-    gate = pact_test::random_values<float>(static_cast<std::size_t>(E * H * F), seed, -2 * s, 2 * s);
-    up = pact_test::random_values<float>(static_cast<std::size_t>(E * H * F), seed + 1, -2 * s, 2 * s);
-    down = pact_test::random_values<float>(static_cast<std::size_t>(E * F * H), seed + 2, -2 * s, 2 * s);
-    if (bf16_exact)
-      for (auto* v : {&gate, &up, &down})
-        for (auto& x : *v) x = static_cast<float>(pact::bf16(x));
-    gate_t = transpose(gate, H, F);
-    up_t = transpose(up, H, F);
-    down_t = transpose(down, F, H);
-  }
-  std::vector<float> transpose(const std::vector<float>& m, index_t r, index_t c) const {
-    std::vector<float> t(m.size());
-    for (index_t e = 0; e < E; ++e)
-      for (index_t i = 0; i < r; ++i)
-        for (index_t j = 0; j < c; ++j) t[static_cast<std::size_t>(e * r * c + j * r + i)] = m[static_cast<std::size_t>(e * r * c + i * c + j)];
-    return t;
-  }
-  std::vector<double> ffn(index_t e, const float* x) const {
-    std::vector<double> xd(x, x + H);
-    const auto at = [&](const std::vector<float>& m, index_t cols) {
-      return [&m, cols, e, this](int i, int j) { return static_cast<double>(m[static_cast<std::size_t>(e * H * F + i * cols + j)]); };
-    };
-    return ref::expert_ffn(xd, static_cast<int>(H), static_cast<int>(F), at(gate, F), at(up, F), at(down, H));
-  }
-  template <class P>
-  pact::expert_weight_views<float, pact::row_major, P> views() const {
-    return pact::stacked_expert_views<float, pact::row_major, P>(gate.data(), up.data(), down.data(), E, H, F);
-  }
-  template <class P>
-  pact::expert_weight_views<float, pact::col_major, P> torch_views() const {
-    return pact::stacked_expert_views<float, pact::col_major, P>(gate_t.data(), up_t.data(), down_t.data(), E, H, F);
-  }
-};
-
-/// out_ref[t] = sum over kept pairs (t, s) of weight * FFN_e(x_t) + sum_j shared_j(x_t).
-std::vector<double> reference_layer(const pact::moe_routing& r, const std::vector<bool>& kept, const expert_set& ex,
-                                    const expert_set* shared, const std::vector<float>& x) {
-  const index_t T = r.tokens, H = ex.H;
-  std::vector<double> out(static_cast<std::size_t>(T * H), 0.0);
-  for (index_t t = 0; t < T; ++t) {
-    for (index_t s = 0; s < r.k; ++s) {
-      if (!kept[static_cast<std::size_t>(t * r.k + s)]) continue;
-      const auto y = ex.ffn(r.expert_of(t, s), x.data() + t * H);
-      for (index_t j = 0; j < H; ++j) out[static_cast<std::size_t>(t * H + j)] += r.weight_of(t, s) * y[static_cast<std::size_t>(j)];
-    }
-    if (shared != nullptr)
-      for (index_t e = 0; e < shared->E; ++e) {
-        const auto y = shared->ffn(e, x.data() + t * H);
-        for (index_t j = 0; j < H; ++j) out[static_cast<std::size_t>(t * H + j)] += y[static_cast<std::size_t>(j)];
-      }
-  }
-  return out;
-}
-
-void expect_close(const std::vector<float>& got, const std::vector<double>& want, double tol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size());
-  double scale = 1;
-  for (double w : want) scale = std::max(scale, std::fabs(w));
-  for (std::size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol * scale) << what << " element " << i;
-}
-
-std::vector<bool> all_kept(const pact::moe_routing& r) { return std::vector<bool>(static_cast<std::size_t>(r.tokens * r.k), true); }
-}  // namespace
+using namespace pact_test::moe_layer;
 
 template <class A>
 class MoeLayerArch : public ::testing::Test {};
@@ -140,30 +44,6 @@ TYPED_TEST(MoeLayerArch, MatchesReference) {
   }
 }
 
-TYPED_TEST(MoeLayerArch, Bf16ExpertWeights) {
-  using P = pact::tuning::default_gemm_policy<TypeParam, float>;
-  const index_t T = 13, H = 20, F = 36, E = 8;
-  const expert_set ex(E, H, F, 51, /*bf16_exact=*/true);
-  std::vector<pact::bf16> g, u, d;
-  for (float v : ex.gate_t) g.emplace_back(v);
-  for (float v : ex.up_t) u.emplace_back(v);
-  for (float v : ex.down_t) d.emplace_back(v);
-  const auto w = pact::stacked_expert_views<pact::bf16, pact::col_major, P>(g.data(), u.data(), d.data(), E, H, F);
-  EXPECT_EQ(w.expert_bytes(), static_cast<std::size_t>(3 * H * F * 2));
-  const pact::packed_expert_weights<P> packed(w);
-  const auto logits = pact_test::random_values<float>(static_cast<std::size_t>(T * E), 52, -2, 2);
-  const auto x = pact_test::random_values<float>(static_cast<std::size_t>(T * H), 53);
-  for (int variant = 0; variant < 2; ++variant) {
-    pact::moe_workspace ws;
-    std::vector<float> out(static_cast<std::size_t>(T * H));
-    const auto lv = pact::make_row_major<const float>(logits.data(), T, E);
-    const auto xv = pact::make_row_major<const float>(x.data(), T, H);
-    if (variant == 0) pact::moe_forward_logits(pact::softmax_topk{2}, lv, w, xv, pact::make_row_major(out.data(), T, H), ws);
-    else pact::moe_forward_logits(pact::softmax_topk{2}, lv, packed, xv, pact::make_row_major(out.data(), T, H), ws);
-    expect_close(out, reference_layer(ws.routing, all_kept(ws.routing), ex, nullptr, x), 2e-5, variant ? "bf16 packed" : "bf16 views");
-  }
-}
-
 TYPED_TEST(MoeLayerArch, AllTokensToOneExpertAndCapacityDropping) {
   using P = pact::tuning::default_gemm_policy<TypeParam, float>;
   const index_t T = 21, H = 17, F = 33, E = 8, k = 2;
@@ -191,83 +71,6 @@ TYPED_TEST(MoeLayerArch, AllTokensToOneExpertAndCapacityDropping) {
     }
     expect_close(out, reference_layer(ws.routing, kept, ex, nullptr, x), 2e-5, "capacity " + std::to_string(factor));
   }
-}
-
-TYPED_TEST(MoeLayerArch, IdenticalForEveryThreadCount) {
-  using P = pact::tuning::default_gemm_policy<TypeParam, float>;
-  const index_t H = 40, F = 72, E = 16;
-  const expert_set ex(E, H, F, 71), shared(2, H, F, 72);
-  const auto views = ex.torch_views<P>();
-  const pact::packed_expert_weights<P> packed(views);
-  const auto shared_views = shared.views<P>();
-  const auto gate_w = pact_test::random_values<float>(static_cast<std::size_t>(H * E), 73);
-  for (index_t T : {1, 2, 5, 150}) {  // sequential-expert schedule (few tasks) and task-parallel schedule
-    const auto x = pact_test::random_values<float>(static_cast<std::size_t>(T * H), static_cast<std::uint32_t>(74 + T));
-    std::vector<float> base;
-    for (int threads : {1, 2, 3}) {
-      pact::thread_pool pool(threads);
-      for (int w = 0; w < 2; ++w) {
-        pact::moe_workspace ws;
-        pact::moe_options<pact::expert_weight_views<float, pact::row_major, P>> opt;
-        opt.shared = &shared_views;
-        opt.row_block = 24;
-        std::vector<float> out(static_cast<std::size_t>(T * H));
-        const auto gv = pact::make_row_major<const float>(gate_w.data(), H, E);
-        const auto xv = pact::make_row_major<const float>(x.data(), T, H);
-        if (w == 0) pact::moe_forward<P>(pact::sigmoid_grouped_topk{4, 4, 2, 2.5f}, gv, views, xv, pact::make_row_major(out.data(), T, H), ws, opt, pool);
-        else pact::moe_forward<P>(pact::sigmoid_grouped_topk{4, 4, 2, 2.5f}, gv, packed, xv, pact::make_row_major(out.data(), T, H), ws, opt, pool);
-        if (w == 0 && threads == 1) {
-          base = out;
-          expect_close(out, reference_layer(ws.routing, all_kept(ws.routing), ex, &shared, x), 2e-5, "threads");
-        } else if (w == 0) {
-          EXPECT_EQ(out, base) << "T=" << T << " threads=" << threads;
-        } else {
-          expect_close(out, reference_layer(ws.routing, all_kept(ws.routing), ex, &shared, x), 2e-5, "packed threads");
-        }
-      }
-    }
-  }
-}
-
-namespace {
-/// An expert_weights model that records which experts were multiplied: a user-defined
-/// weight format plugs into the layer, and decode touches only the selected experts.
-template <class Inner>
-struct recording_weights {
-  const Inner* inner;
-  mutable std::vector<std::atomic<int>>* calls;
-  index_t num_experts() const { return inner->num_experts(); }
-  index_t hidden() const { return inner->hidden(); }
-  index_t ffn() const { return inner->ffn(); }
-  std::size_t expert_bytes() const { return inner->expert_bytes(); }
-  template <class LA, class LC, class Ep, class Exec>
-  void multiply(pact::expert_proj p, index_t e, const pact::matrix_view<const float, LA>& a, const pact::matrix_view<float, LC>& c,
-                const Ep& ep, const Exec& exec) const {
-    ++(*calls)[static_cast<std::size_t>(e)];
-    inner->multiply(p, e, a, c, ep, exec);
-  }
-};
-}  // namespace
-
-TYPED_TEST(MoeLayerArch, DecodeTouchesOnlySelectedExperts) {
-  using P = pact::tuning::default_gemm_policy<TypeParam, float>;
-  const index_t H = 24, F = 40, E = 16, k = 4;
-  const expert_set ex(E, H, F, 81);
-  const auto views = ex.views<P>();
-  std::vector<std::atomic<int>> calls(E);
-  const recording_weights<decltype(views)> rec{&views, &calls};
-  static_assert(pact::expert_weights<decltype(rec)>);
-  const auto logits = pact_test::random_values<float>(E, 82, -2, 2);
-  const auto x = pact_test::random_values<float>(H, 83);
-  pact::moe_workspace ws;
-  std::vector<float> out(H);
-  pact::thread_pool pool(2);
-  pact::moe_forward_logits(pact::softmax_topk{k}, pact::make_row_major<const float>(logits.data(), 1, E), rec,
-                           pact::make_row_major<const float>(x.data(), 1, H), pact::make_row_major(out.data(), 1, H), ws, {}, pool);
-  std::set<int> chosen;
-  for (index_t s = 0; s < k; ++s) chosen.insert(ws.routing.expert_of(0, s));
-  for (index_t e = 0; e < E; ++e) EXPECT_EQ(calls[static_cast<std::size_t>(e)].load(), chosen.count(static_cast<int>(e)) ? 3 : 0) << e;
-  expect_close(out, reference_layer(ws.routing, all_kept(ws.routing), ex, nullptr, x), 2e-5, "decode");
 }
 
 TYPED_TEST(MoeLayerArch, StagesComposeToTheLayer) {
@@ -368,3 +171,4 @@ TEST(MoeLayer, InvalidArguments) {
   expect_error(pact::errc::invalid_shape, [&] { packed.add_expert(g[0], u[0], d[0]); });
   expect_error(pact::errc::invalid_shape, [&] { packed.add_expert(g[0], g[0], u[0]); });
 }
+
