@@ -11,7 +11,9 @@
 //        (K, N) = (hidden, ffn) for gate/up and (ffn, hidden) for down.
 // Two models here:
 //   expert_weight_views<T, L, Policy>  the caller's matrices, not copied (f32, bf16, fp16);
-//                                      bf16/fp16 are converted to f32 while GEMM packs them;
+//                                      bf16/fp16 in PyTorch layout (col_major B) with <= 4
+//                                      rows: half GEMV (moe/half_gemv.hpp), 2 bytes/weight;
+//                                      more rows: converted to f32 while GEMM packs them;
 //                                      f32 with M <= 4 rows takes pact's GEMV path, so
 //                                      decode reads every weight byte once
 //   packed_expert_weights<Policy>      f32 pre-packed microkernel slivers (pack once): no
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "pact/gemm/prepacked.hpp"
+#include "pact/moe/half_gemv.hpp"
 
 PACT_NAMESPACE_BEGIN
 
@@ -81,7 +84,19 @@ class expert_weight_views {
   template <class LA, class LC, class Ep, class Exec>
   void multiply(expert_proj p, index_t e, const matrix_view<const float, LA>& a, const matrix_view<float, LC>& c,
                 const Ep& ep, const Exec& exec) const {
-    gemm<Policy>(1.0f, a, matrix(p, e), 0.0f, c, ep, exec);
+    const view& b = matrix(p, e);
+    if constexpr ((std::is_same_v<T, bf16> || std::is_same_v<T, fp16>) && std::is_same_v<L, col_major>) {
+      // Decode with half weights: widen in registers instead of GEMM's convert-while-packing.
+      if (a.rows() >= 1 && a.rows() <= 4 && b.rows() > 0 && a.col_stride() == 1 && c.col_stride() == 1) {
+        if (a.cols() != b.rows() || c.rows() != a.rows() || c.cols() != b.cols())
+          throw error(errc::invalid_shape, "expert_weight_views: A, W and C shapes disagree");
+        using A = typename gemm_detail::select_policy<Policy, float>::arch;
+        moe_detail::half_gemv<A>(a.rows(), c.cols(), a.cols(), a.data(), a.row_stride(), b.data(), b.ld(), c.data(),
+                                 c.row_stride(), ep, exec);
+        return;
+      }
+    }
+    gemm<Policy>(1.0f, a, b, 0.0f, c, ep, exec);
   }
 
  private:
