@@ -133,7 +133,8 @@ void run_experts(const W& weights, const moe_dispatch_plan& plan, const matrix_v
   if (weights.num_experts() != plan.experts)
     throw error(errc::invalid_shape, "run_experts: the weights' expert count differs from the plan's");
   moe_detail::require_ffn_views(weights, xs, ys, plan.rows(), "run_experts");
-  std::vector<moe_detail::ffn_task> tasks;
+  thread_local std::vector<moe_detail::ffn_task> tasks;  // capacity reused: no allocation once warm
+  tasks.clear();
   for (index_t e = 0; e < plan.experts; ++e) moe_detail::add_row_blocks(tasks, e, plan.offsets[static_cast<std::size_t>(e)], plan.rows_of(e), row_block);
   if (tasks.empty() || weights.hidden() == 0) return;
   moe_detail::run_ffn_tasks(weights, tasks, xs.data(), xs.row_stride(), ys.data(), ys.row_stride(), plan.row_weight.data(),
@@ -159,8 +160,9 @@ void run_shared_experts(const W& weights, const matrix_view<const float, LX>& x,
   if (T == 0 || S == 0 || weights.hidden() == 0) return;
   // Tasks address x through row offsets: pretend each shared expert has its own copy of x
   // by running one task list per expert (the xs pointer differs only by the expert).
+  thread_local std::vector<moe_detail::ffn_task> tasks;
   for (index_t j = 0; j < S; ++j) {
-    std::vector<moe_detail::ffn_task> tasks;
+    tasks.clear();
     moe_detail::add_row_blocks(tasks, j, 0, T, row_block);
     moe_detail::run_ffn_tasks(weights, tasks, x.data(), x.row_stride(), shared_out.data() + j * T * shared_out.row_stride(),
                               shared_out.row_stride(), nullptr, row_block, exec);
