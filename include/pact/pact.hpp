@@ -6,3 +6,6 @@
 #include "pact/types/types.hpp"
 #include "pact/core/core.hpp"
 #include "pact/gemm.hpp"
+#include "pact/quant.hpp"
+#include "pact/moe.hpp"
+#include "pact/moe/quantized_expert_weights.hpp"

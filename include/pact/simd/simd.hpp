@@ -12,3 +12,6 @@
 #include "pact/simd/ops_int8.hpp"
 #include "pact/simd/ops_int4.hpp"
 #include "pact/simd/ops_convert.hpp"
+#include "pact/simd/ops_quant.hpp"
+#include "pact/simd/ops_int8_pack.hpp"
+#include "pact/simd/ops_int8_gemv.hpp"

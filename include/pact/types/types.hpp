@@ -6,5 +6,6 @@
 #include <pact/types/e8m0.hpp>
 #include <pact/types/fp16.hpp>
 #include <pact/types/fp4.hpp>
+#include <pact/types/fp6.hpp>
 #include <pact/types/fp8.hpp>
 #include <pact/types/int4.hpp>
