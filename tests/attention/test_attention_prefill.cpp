@@ -72,7 +72,9 @@ TYPED_TEST(AttentionPrefill, PlainAcrossTailSizes) {
 
 TYPED_TEST(AttentionPrefill, EveryMaskAndVariant) {
   // Sq != Skv exercises the bottom-right alignment; 2 heads check per-head slopes/sinks.
-  for (auto s : {shape{1, 37, 37, 2, 1, 16}, shape{2, 23, 141, 2, 2, 24}, shape{1, 70, 45, 2, 1, 8}}) {
+  // The first two shapes take the decode kernel (g * Sq <= 16), the others the prefill kernel.
+  for (auto s : {shape{1, 1, 77, 2, 1, 16}, shape{2, 3, 141, 2, 1, 24}, shape{1, 37, 37, 2, 1, 16}, shape{2, 23, 141, 2, 2, 24},
+                 shape{1, 70, 45, 2, 1, 8}}) {
     const std::vector<float> slopes{0.25f, 0.0625f}, sinks{0.5f, -1.5f};
     std::vector<double> mask_d(static_cast<std::size_t>(s.Sq * s.Skv * 2));
     {

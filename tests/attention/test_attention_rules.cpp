@@ -78,7 +78,7 @@ void quantized_case(index_t block_tokens) {
   EXPECT_LE(nmse(o, pr.ref(kd, vd)), 1e-7);
   // int8 meets 5e-4 against the unquantized cache; FP8 E4M3 keeps 3 mantissa bits (~3.6% rms
   // rounding per element), which alone gives ~6e-4 on uniform data: its bound is 1e-3.
-  EXPECT_LE(nmse(o, pr.ref(pr.k, pr.v)), std::is_same_v<T, std::int8_t> ? 5e-4 : 1e-3);
+  EXPECT_LE(nmse(o, pr.ref(pr.k, pr.v)), (std::is_same_v<T, std::int8_t> ? 5e-4 : 1e-3));
 }
 
 TEST(AttentionKvCache, Int8PerHeadAndPerBlock) {

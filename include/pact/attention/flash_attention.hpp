@@ -5,7 +5,7 @@
 #include <string>
 #include <type_traits>
 
-#include "pact/attention/flash_driver.hpp"
+#include "pact/attention/run_attention.hpp"
 
 PACT_NAMESPACE_BEGIN
 namespace attention_detail {

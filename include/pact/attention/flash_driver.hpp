@@ -257,52 +257,36 @@ struct flash_item_runner {
     }
   }
 
-  /// Merge of the splits of one (b, h, qi) row in split order: exact log-sum-exp.
-  void merge(index_t row) const {
-    const index_t qi = row % p.sq;
-    const index_t h = (row / p.sq) % p.hq;
-    const index_t b = row / (p.sq * p.hq);
-    const float* recs = parts.data + row * p.splits * parts.stride;
-    const float inf = std::numeric_limits<float>::infinity();
-    float mx = -inf;
-    for (index_t s = 0; s < p.splits; ++s) mx = std::max(mx, recs[s * parts.stride + p.dim]);
-    const float m_use = mx == -inf ? 0.0f : mx;
-    float l = 0.0f;
-    float w[64];
-    for (index_t s = 0; s < p.splits; ++s) {
-      w[s] = std::exp(recs[s * parts.stride + p.dim] - m_use);
-      l += w[s] * recs[s * parts.stride + p.dim + 1];
-    }
-    const float inv = l == 0.0f ? 0.0f : 1.0f / l;
-    for (index_t c = 0; c < p.dim; ++c) {
-      float acc = 0.0f;
-      for (index_t s = 0; s < p.splits; ++s) acc += w[s] * recs[s * parts.stride + c];
-      o(b, qi, h, c) = from_f32<OT>(acc * inv);
-    }
-  }
 };
+
+/// Merge of the kv splits of one (b, h, qi) row in split order: exact log-sum-exp.
+template <class OT>
+void merge_splits(const problem& p, const split_store& parts, const tensor_view<OT, 4>& o, index_t row) {
+  const index_t qi = row % p.sq;
+  const index_t h = (row / p.sq) % p.hq;
+  const index_t b = row / (p.sq * p.hq);
+  const float* recs = parts.data + row * p.splits * parts.stride;
+  const float inf = std::numeric_limits<float>::infinity();
+  float mx = -inf;
+  for (index_t s = 0; s < p.splits; ++s) mx = std::max(mx, recs[s * parts.stride + p.dim]);
+  const float m_use = mx == -inf ? 0.0f : mx;
+  float l = 0.0f;
+  float w[64];
+  for (index_t s = 0; s < p.splits; ++s) {
+    w[s] = std::exp(recs[s * parts.stride + p.dim] - m_use);
+    l += w[s] * recs[s * parts.stride + p.dim + 1];
+  }
+  const float inv = l == 0.0f ? 0.0f : 1.0f / l;
+  for (index_t c = 0; c < p.dim; ++c) {
+    float acc = 0.0f;
+    for (index_t s = 0; s < p.splits; ++s) acc += w[s] * recs[s * parts.stride + c];
+    o(b, qi, h, c) = from_f32<OT>(acc * inv);
+  }
+}
 
 /// Maximum kv_splits and blocks per pass (fixed-size arrays above).
 inline constexpr index_t max_kv_splits = 64;
 inline constexpr index_t max_blocks_per_pass = 64;
-
-template <class A, index_t D, class QT, class KS, class VS, class OT, class E>
-void run_flash(problem& p, index_t block_q, index_t block_kv, tensor_view<const QT, 4> q, const KS& ks, const VS& vs,
-               tensor_view<OT, 4> o, const E& exec) {
-  plan_blocks(p, block_q, block_kv, micro_shape<A>::chunk);
-  p.blocks_per_pass = std::min(p.blocks_per_pass, max_blocks_per_pass);
-  p.passes = ceil_div(p.head_blocks, p.blocks_per_pass);
-  aligned_buffer<float> part_buf;
-  split_store parts;
-  if (p.splits > 1) {
-    parts.stride = p.dim + 2;
-    part_buf.resize(static_cast<std::size_t>(p.batch * p.hq * p.sq * p.splits * parts.stride));
-    parts.data = part_buf.data();
-  }
-  flash_item_runner<A, D, QT, KS, VS, OT> runner{p, q, ks, vs, o, parts, block_q, block_kv};
-  exec.parallel_for(runner.items(), [&](index_t i) { runner.run(i); });
-  if (p.splits > 1) exec.parallel_for(p.batch * p.hq * p.sq, [&](index_t r) { runner.merge(r); });
-}
 
 }  // namespace attention_detail
 PACT_NAMESPACE_END

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "pact/core/tensor_view.hpp"
+#include "pact/simd/ops_kv.hpp"
 #include "pact/simd/simd.hpp"
 #include "pact/types/bf16.hpp"
 #include "pact/types/fp16.hpp"
@@ -70,8 +71,12 @@ PACT_ALWAYS_INLINE void convert_row(const T* src, index_t n, float* dst, float s
     }
     for (; c < n; ++c) dst[c] = scale * to_f32(src[c]);
   } else if constexpr (std::is_same_v<T, std::int8_t>) {
+    const auto s = simd::broadcast<A>(scale);
+    for (; c + L <= n; c += L) simd::store(dst + c, simd::load_i8_f32<A>(src + c) * s);
     for (; c < n; ++c) dst[c] = scale * static_cast<float>(src[c]);
   } else {
+    const auto s = simd::broadcast<A>(scale);
+    for (; c + L <= n; c += L) simd::store(dst + c, simd::load_fp8_e4m3_f32<A>(reinterpret_cast<const std::uint8_t*>(src + c)) * s);
     const auto& table = fp8_e4m3_table();
     for (; c < n; ++c) dst[c] = scale * table[src[c].bits];
   }
@@ -94,23 +99,38 @@ struct dense_kv {
   index_t dim() const noexcept { return t.extent(3); }
   static constexpr std::size_t bytes_per_value = sizeof(T);
 
+  /// Hint the cache to fetch row `pos` of head h (used one tile ahead by the decode kernel).
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(&t(b, pos, h, 0));
+    const index_t bytes = dim() * t.stride(3) * static_cast<index_t>(bytes_per_value);
+    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+  }
+
+  /// Row `pos` of head h as f32 into dst[0..ldb), columns dim..ldb-1 zero.
+  template <class A>
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
+    const index_t d = dim();
+    if (t.stride(3) == 1) {
+      convert_row<A>(&t(b, pos, h, 0), d, dst, 1.0f);
+    } else {
+      for (index_t c = 0; c < d; ++c) dst[c] = to_f32(t(b, pos, h, c));
+    }
+    for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
+  }
+
   /// Rows [j0, j0 + n) of (b, h). `rows` (>= n) rows must be readable; rows n..rows-1 of a
   /// converted tile are zero and columns dim..ldb-1 are zero. In-place when allowed.
   template <class A>
   f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool need_padded_cols, float* buf, index_t ldb) const noexcept {
     const index_t d = dim();
     if constexpr (std::is_same_v<T, float>) {
-      if (rows == n && t.stride(3) == 1 && (!need_padded_cols || d == ldb)) return {&t(b, j0, h, 0), t.stride(1)};
+      // In place only for densely packed rows: rows of one head inside [seq, heads, dim]
+      // sit heads * dim floats apart (often a multiple of 4 KiB), so the microkernels'
+      // 8 broadcast rows would map to one L1 set; a copy costs 1/block_q of the math.
+      if (rows == n && t.stride(3) == 1 && t.stride(1) == d && (!need_padded_cols || d == ldb))
+        return {&t(b, j0, h, 0), t.stride(1)};
     }
-    for (index_t j = 0; j < n; ++j) {
-      float* dst = buf + j * ldb;
-      if (t.stride(3) == 1) {
-        convert_row<A>(&t(b, j0 + j, h, 0), d, dst, 1.0f);
-      } else {
-        for (index_t c = 0; c < d; ++c) dst[c] = to_f32(t(b, j0 + j, h, c));
-      }
-      for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
-    }
+    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
     for (index_t j = n; j < rows; ++j)
       for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
     return {buf, ldb};
@@ -128,24 +148,32 @@ struct quantized_kv_source {
   index_t dim() const noexcept { return q.values.extent(3); }
   static constexpr std::size_t bytes_per_value = sizeof(T);
 
+  /// Hint the cache to fetch row `pos` of head h (used one tile ahead by the decode kernel).
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(&q.values(b, pos, h, 0));
+    const index_t bytes = dim() * q.values.stride(3) * static_cast<index_t>(bytes_per_value);
+    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+  }
+
   template <class A>
-  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
     const index_t d = dim();
     const auto& v = q.values;
-    for (index_t j = 0; j < n; ++j) {
-      const index_t pos = j0 + j;
-      const float scale = q.scales(b, h, q.block_tokens > 0 ? pos / q.block_tokens : 0);
-      float* dst = buf + j * ldb;
-      if (v.stride(3) == 1) {
-        convert_row<A>(&v(b, pos, h, 0), d, dst, scale);
-      } else {
-        for (index_t c = 0; c < d; ++c) {
-          if constexpr (std::is_same_v<T, std::int8_t>) dst[c] = scale * static_cast<float>(v(b, pos, h, c));
-          else dst[c] = scale * fp8_e4m3_table()[v(b, pos, h, c).bits];
-        }
+    const float scale = q.scales(b, h, q.block_tokens > 0 ? pos / q.block_tokens : 0);
+    if (v.stride(3) == 1) {
+      convert_row<A>(&v(b, pos, h, 0), d, dst, scale);
+    } else {
+      for (index_t c = 0; c < d; ++c) {
+        if constexpr (std::is_same_v<T, std::int8_t>) dst[c] = scale * static_cast<float>(v(b, pos, h, c));
+        else dst[c] = scale * fp8_e4m3_table()[v(b, pos, h, c).bits];
       }
-      for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
     }
+    for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
+  }
+
+  template <class A>
+  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
+    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
     for (index_t j = n; j < rows; ++j)
       for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
     return {buf, ldb};
