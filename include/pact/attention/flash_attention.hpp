@@ -5,24 +5,30 @@
 #include <string>
 #include <type_traits>
 
+#include "pact/attention/paged_kv.hpp"
 #include "pact/attention/run_attention.hpp"
 
 PACT_NAMESPACE_BEGIN
 namespace attention_detail {
 
+/// What the entry point needs to know about a K or V argument: its storage (validated and
+/// checked for overlap with o), its logical shape [batch, seq, kv_heads, dim], and any
+/// extra checks (quantization scales, block tables).
 template <class T>
 struct kv_traits;
 template <class T>
 struct kv_traits<tensor_view<T, 4>> {
   using value = std::remove_const_t<T>;
-  static const tensor_view<const value, 4> view(const tensor_view<T, 4>& t) { return t; }
-  static void validate_scales(const tensor_view<T, 4>&, const char*) {}
+  static tensor_view<const value, 4> memory(const tensor_view<T, 4>& t) { return t; }
+  static std::array<index_t, 4> shape(const tensor_view<T, 4>& t) { return t.extents(); }
+  static void validate_extra(const tensor_view<T, 4>&, const char*) {}
 };
 template <class T>
 struct kv_traits<quantized_kv<T>> {
   using value = T;
-  static const tensor_view<const T, 4>& view(const quantized_kv<T>& q) { return q.values; }
-  static void validate_scales(const quantized_kv<T>& q, const char* what) {
+  static const tensor_view<const T, 4>& memory(const quantized_kv<T>& q) { return q.values; }
+  static std::array<index_t, 4> shape(const quantized_kv<T>& q) { return q.values.extents(); }
+  static void validate_extra(const quantized_kv<T>& q, const char* what) {
     using std::string;
     validate(q.scales, what);
     const auto& v = q.values;
@@ -31,6 +37,31 @@ struct kv_traits<quantized_kv<T>> {
     if (q.scales.extent(0) != v.extent(0) || q.scales.extent(1) != v.extent(2) ||
         (v.extent(1) > 0 && q.scales.extent(2) < blocks))
       throw error(errc::invalid_shape, string("attention: ") + what + " scales must be [batch, kv_heads, blocks]");
+  }
+};
+template <class T>
+struct kv_traits<paged_kv_view<T>> {
+  using value = T;
+  static const tensor_view<const T, 4>& memory(const paged_kv_view<T>& p) { return p.pool; }
+  static std::array<index_t, 4> shape(const paged_kv_view<T>& p) {
+    return {p.block_table.extent(0), p.seq_len, p.pool.extent(2), p.pool.extent(3)};
+  }
+  static void validate_extra(const paged_kv_view<T>& p, const char* what) {
+    using std::string;
+    validate(p.block_table, what);
+    const index_t bs = p.pool.extent(1);
+    detail::require(p.seq_len >= 0, errc::invalid_shape, "attention: paged seq_len must be >= 0");
+    if (p.seq_len == 0 || p.block_table.extent(0) == 0) return;
+    detail::require(bs > 0, errc::invalid_shape, "attention: paged pool has zero-sized blocks");
+    const index_t used = ceil_div(p.seq_len, bs);
+    if (p.block_table.extent(1) < used)
+      throw error(errc::invalid_argument, string("attention: ") + what + " block table has fewer blocks than seq_len needs");
+    for (index_t b = 0; b < p.block_table.extent(0); ++b)
+      for (index_t i = 0; i < used; ++i) {
+        const auto id = p.block_table(b, i);
+        if (id < 0 || id >= p.pool.extent(0))
+          throw error(errc::invalid_argument, string("attention: ") + what + " block table holds a block id outside the pool");
+      }
   }
 };
 
@@ -77,7 +108,7 @@ bool overlaps(const tensor_view<T, 4>& a, const tensor_view<U, 4>& b) {
 /// softmax(scale * Q K^T + masks) V for every (batch, query head), FlashAttention-2 style.
 ///   q [batch, Sq, q_heads, dim], k and v [batch, Skv, kv_heads, dim], o [batch, Sq, q_heads, dim];
 ///   any positive strides. q/o: float, bf16 or fp16; k/v: the same, or quantized_kv<int8_t /
-///   fp8_e4m3>. q_heads must be a multiple of kv_heads (GQA; kv_heads == 1 is MQA): query head
+///   fp8_e4m3>, or paged_kv_view<float / bf16 / fp16> (a paged cache). q_heads must be a multiple of kv_heads (GQA; kv_heads == 1 is MQA): query head
 ///   h reads KV head h / (q_heads / kv_heads). Extra memory is O(tile) per thread, plus
 ///   batch * q_heads * Sq * kv_splits * (dim + 2) floats when kv_splits > 1.
 /// Errors: invalid_shape (extents disagree, heads not dividing, option sizes), null_pointer,
@@ -91,22 +122,23 @@ void attention(tensor_view<QT, 4> q, const KIn& k, const VIn& v, tensor_view<OT,
   using namespace attention_detail;
   static_assert(is_attention_float<Q>, "attention: q must hold float, bf16 or fp16");
   static_assert(is_attention_float<OT>, "attention: o must hold float, bf16 or fp16 (and not be const)");
-  const auto kt = kv_traits<KIn>::view(k);
-  const auto vt = kv_traits<VIn>::view(v);
+  const tensor_view<const typename kv_traits<KIn>::value, 4> kt = kv_traits<KIn>::memory(k);
+  const tensor_view<const typename kv_traits<VIn>::value, 4> vt = kv_traits<VIn>::memory(v);
+  const std::array<index_t, 4> ksh = kv_traits<KIn>::shape(k), vsh = kv_traits<VIn>::shape(v);
   validate(q, "attention: q");
   validate(kt, "attention: k");
   validate(vt, "attention: v");
   validate(o, "attention: o");
-  kv_traits<KIn>::validate_scales(k, "k");
-  kv_traits<VIn>::validate_scales(v, "v");
+  kv_traits<KIn>::validate_extra(k, "k");
+  kv_traits<VIn>::validate_extra(v, "v");
   using detail::require;
   const index_t B = q.extent(0), Sq = q.extent(1), Hq = q.extent(2), d = q.extent(3);
-  const index_t Skv = kt.extent(1), Hkv = kt.extent(2);
-  require(kt.extent(0) == B && vt.extent(0) == B && o.extent(0) == B, errc::invalid_shape,
+  const index_t Skv = ksh[1], Hkv = ksh[2];
+  require(ksh[0] == B && vsh[0] == B && o.extent(0) == B, errc::invalid_shape,
           "attention: q, k, v and o must have the same batch");
-  require(kt.extent(3) == d, errc::invalid_shape, "attention: k.extent(3) (head dim) must equal q.extent(3)");
-  require(vt.extent(3) == d, errc::invalid_shape, "attention: v.extent(3) (head dim) must equal q.extent(3)");
-  require(vt.extent(1) == Skv && vt.extent(2) == Hkv, errc::invalid_shape,
+  require(ksh[3] == d, errc::invalid_shape, "attention: k.extent(3) (head dim) must equal q.extent(3)");
+  require(vsh[3] == d, errc::invalid_shape, "attention: v.extent(3) (head dim) must equal q.extent(3)");
+  require(vsh[1] == Skv && vsh[2] == Hkv, errc::invalid_shape,
           "attention: k and v must have the same [seq, kv_heads]");
   require(o.extent(1) == Sq && o.extent(2) == Hq && o.extent(3) == d, errc::invalid_shape,
           "attention: o must be [batch, Sq, q_heads, dim]");
