@@ -149,7 +149,9 @@ struct decode_runner {
         hi_min = std::min(hi_min, hi[row]);
         hi_max = std::max(hi_max, hi[row]);
         float* qr = qbuf + row * dpl;
-        for (index_t c = 0; c < p.dim; ++c) qr[c] = p.scale * to_f32(q(b, t, h, c));
+        for (index_t c = 0; c < p.dim; ++c) qr[c] = to_f32(q(b, t, h, c));
+        if (p.rope_q) p.rope_q->rotate(qr, static_cast<index_t>(pos));
+        for (index_t c = 0; c < p.dim; ++c) qr[c] *= p.scale;
         for (index_t c = p.dim; c < dpl; ++c) qr[c] = 0.0f;
         std::fill(obuf + row * dpl, obuf + (row + 1) * dpl, 0.0f);
       }

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "pact/attention/paged_kv.hpp"
+#include "pact/attention/rope.hpp"
 #include "pact/attention/run_attention.hpp"
 
 PACT_NAMESPACE_BEGIN
@@ -155,6 +156,7 @@ void attention(tensor_view<QT, 4> q, const KIn& k, const VIn& v, tensor_view<OT,
           "attention: window_left / window_right must be -1 (unbounded) or >= 0");
   require(std::isfinite(opt.softcap) && opt.softcap >= 0.0f, errc::invalid_argument,
           "attention: softcap must be 0 (off) or a positive finite number");
+  require(!opt.rope || d <= 1024, errc::invalid_argument, "attention: fused RoPE supports head dims up to 1024");
   require(std::isnan(opt.scale) || std::isfinite(opt.scale), errc::invalid_argument,
           "attention: scale must be finite (or NaN for 1/sqrt(dim))");
   const bool has_mask = opt.mask.data() != nullptr;
@@ -195,8 +197,32 @@ void attention(tensor_view<QT, 4> q, const KIn& k, const VIn& v, tensor_view<OT,
   p.has_mask = has_mask;
   p.splits = opt.kv_splits;
   p.split_len = ceil_div(Skv, p.splits);
+  // Fused RoPE: one table of cos/sin for every position a q or k row can have.
+  std::vector<float> rope_cs;
+  rope_angles angles;
+  p.rope_q = nullptr;
+  if (opt.rope) {
+    const rope_table& rt = *opt.rope;
+    require(rt.head_dim() == d, errc::invalid_shape, "attention: the rope table's head dim must equal q.extent(3)");
+    require(!opt.rope_keys || std::is_same_v<KIn, tensor_view<typename kv_traits<KIn>::value, 4>> ||
+                std::is_same_v<KIn, tensor_view<const typename kv_traits<KIn>::value, 4>> ||
+                std::is_same_v<KIn, paged_kv_view<typename kv_traits<KIn>::value>>,
+            errc::invalid_argument, "attention: fused RoPE on keys needs a dense or paged float/bf16/fp16 K");
+    const index_t first = std::min<index_t>(0, Skv - Sq), count = std::max(Skv, Sq) - first;
+    const index_t half = rt.rotary_dim() / 2;
+    rope_cs.resize(static_cast<std::size_t>(count * 2 * half));
+    for (index_t i = 0; i < count; ++i) {
+      float* c = rope_cs.data() + i * 2 * half;
+      rt.angles(static_cast<double>(first + i), c, c + half);
+    }
+    angles = {rope_cs.data(), first, half,
+              [](const void* t, float* x, const float* c, const float* s) { static_cast<const rope_table*>(t)->rotate(x, c, s); },
+              &rt};
+    p.rope_q = &angles;
+  }
+  const rope_angles* rope_k = opt.rope && opt.rope_keys ? &angles : nullptr;
   const tensor_view<const Q, 4> qc = q;
-  dispatch_head_dim<Policy, typename Policy::arch>(p, qc, make_kv_source(k), make_kv_source(v), o, exec);
+  dispatch_head_dim<Policy, typename Policy::arch>(p, qc, make_kv_source(k, rope_k), make_kv_source(v), o, exec);
 }
 
 PACT_NAMESPACE_END

@@ -43,6 +43,7 @@ struct problem {
   tensor_view<const float, 4> mask;
   bool has_mask;
   index_t splits, split_len;
+  const rope_angles* rope_q;  ///< rotate q rows (nullptr = no RoPE)
   // row blocking
   index_t rows_q;        ///< queries per block (<= sq)
   index_t heads_per_block;
@@ -185,7 +186,14 @@ struct flash_item_runner {
         blk.lo_max = std::max(blk.lo_max, blk.lo[r]);
         blk.hi_min = std::min(blk.hi_min, blk.hi[r]);
         blk.hi_max = std::max(blk.hi_max, blk.hi[r]);
-        for (index_t c = 0; c < p.dim; ++c) blk.qt[c * ld + r] = p.scale * to_f32(q(b, qi, h, c));
+        if (p.rope_q) {
+          float row[1024];
+          for (index_t c = 0; c < p.dim; ++c) row[c] = to_f32(q(b, qi, h, c));
+          p.rope_q->rotate(row, static_cast<index_t>(pos));
+          for (index_t c = 0; c < p.dim; ++c) blk.qt[c * ld + r] = p.scale * row[c];
+        } else {
+          for (index_t c = 0; c < p.dim; ++c) blk.qt[c * ld + r] = p.scale * to_f32(q(b, qi, h, c));
+        }
       }
       const float lo_f = std::max(0.0f, blk.lo_min);
       const float hi_f = std::min(static_cast<float>(p.skv - 1), blk.hi_max);

@@ -82,6 +82,19 @@ PACT_ALWAYS_INLINE void convert_row(const T* src, index_t n, float* dst, float s
   }
 }
 
+/// Precomputed RoPE angles for positions [first, first + count): cos then sin, `half`
+/// values each per position; rotate(x, pos) applies the table's layout.
+struct rope_angles {
+  const float* cs = nullptr;
+  index_t first = 0, half = 0;
+  void (*rotate_fn)(const void* table, float* x, const float* c, const float* s) = nullptr;
+  const void* table = nullptr;
+  PACT_ALWAYS_INLINE void rotate(float* x, index_t pos) const noexcept {
+    const float* c = cs + (pos - first) * 2 * half;
+    rotate_fn(table, x, c, c + half);
+  }
+};
+
 /// A tile of K or V rows as f32: row j of the tile is at ptr + j * row_stride.
 struct f32_rows {
   const float* ptr;
@@ -92,6 +105,7 @@ struct f32_rows {
 template <class T>
 struct dense_kv {
   tensor_view<const T, 4> t;
+  const rope_angles* rope = nullptr;  ///< K only: rotate rows at their positions
 
   index_t batch() const noexcept { return t.extent(0); }
   index_t seq() const noexcept { return t.extent(1); }
@@ -115,6 +129,7 @@ struct dense_kv {
     } else {
       for (index_t c = 0; c < d; ++c) dst[c] = to_f32(t(b, pos, h, c));
     }
+    if (rope) rope->rotate(dst, pos);
     for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
   }
 
@@ -127,7 +142,7 @@ struct dense_kv {
       // In place only for densely packed rows: rows of one head inside [seq, heads, dim]
       // sit heads * dim floats apart (often a multiple of 4 KiB), so the microkernels'
       // 8 broadcast rows would map to one L1 set; a copy costs 1/block_q of the math.
-      if (rows == n && t.stride(3) == 1 && t.stride(1) == d && (!need_padded_cols || d == ldb))
+      if (rope == nullptr && rows == n && t.stride(3) == 1 && t.stride(1) == d && (!need_padded_cols || d == ldb))
         return {&t(b, j0, h, 0), t.stride(1)};
     }
     for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
@@ -181,11 +196,11 @@ struct quantized_kv_source {
 };
 
 template <class T>
-auto make_kv_source(const tensor_view<T, 4>& t) {
-  return dense_kv<std::remove_const_t<T>>{tensor_view<const std::remove_const_t<T>, 4>(t)};
+auto make_kv_source(const tensor_view<T, 4>& t, const rope_angles* rope = nullptr) {
+  return dense_kv<std::remove_const_t<T>>{tensor_view<const std::remove_const_t<T>, 4>(t), rope};
 }
 template <class T>
-auto make_kv_source(const quantized_kv<T>& q) {
+auto make_kv_source(const quantized_kv<T>& q, const rope_angles* = nullptr) {
   return quantized_kv_source<T>{q};
 }
 

@@ -151,6 +151,7 @@ template <class T>
 struct paged_kv_source {
   static_assert(is_attention_float<T>, "paged KV caches hold float, bf16 or fp16 values");
   paged_kv_view<T> pv;
+  const rope_angles* rope = nullptr;
 
   index_t batch() const noexcept { return pv.block_table.extent(0); }
   index_t seq() const noexcept { return pv.seq_len; }
@@ -176,6 +177,7 @@ struct paged_kv_source {
     } else {
       for (index_t c = 0; c < d; ++c) dst[c] = to_f32(src[c * pv.pool.stride(3)]);
     }
+    if (rope) rope->rotate(dst, pos);
     for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
   }
   template <class A>
@@ -188,8 +190,8 @@ struct paged_kv_source {
 };
 
 template <class T>
-auto make_kv_source(const paged_kv_view<T>& v) {
-  return paged_kv_source<T>{v};
+auto make_kv_source(const paged_kv_view<T>& v, const rope_angles* rope = nullptr) {
+  return paged_kv_source<T>{v, rope};
 }
 
 }  // namespace attention_detail

@@ -10,6 +10,10 @@
 #include "pact/core/tensor_view.hpp"
 
 PACT_NAMESPACE_BEGIN
+class rope_table;
+PACT_NAMESPACE_END
+
+PACT_NAMESPACE_BEGIN
 
 struct attention_params {
   /// Multiplies q.k. NaN (the default) means 1/sqrt(head_dim).
@@ -37,6 +41,12 @@ struct attention_params {
   /// Use it for decode (few query rows), where the (batch, KV head) items alone cannot
   /// keep every thread busy. Must be >= 1.
   index_t kv_splits = 1;
+  /// Fused RoPE (rope.hpp): when set, q rows are rotated at their positions (Skv - Sq + t)
+  /// while they are packed, and, if rope_keys, every K row at its position j while its tile
+  /// is converted (dense and paged f32/bf16/fp16 K only; a cache of already rotated keys
+  /// uses rope_keys = false). The table's head dim must equal q's.
+  const rope_table* rope = nullptr;
+  bool rope_keys = true;
 };
 
 PACT_NAMESPACE_END
