@@ -1,0 +1,272 @@
+// Attention benchmarks: attention/<impl>/<case>/threads:<T>.
+//   impl: pact; naive (plain loops, small cases only); composed (OpenBLAS sgemm + softmax +
+//   sgemm per head, when PACT_BENCH_HAVE_OPENBLAS).
+//   counters: GFLOPS = 4 * Sq * Skv * d per query head (halved for causal) and pct_peak of the
+//   measured FMA peak; decode cases add GBps (K/V bytes read) and pct_bw of measured DRAM read.
+// Decode caches are rotated across enough copies to exceed the L3, so every call reads cold KV.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pact/attention.hpp"
+#include "support/machine_peak.hpp"
+#include "support/peers.hpp"
+
+namespace {
+using pact::index_t;
+
+struct prefill_case {
+  index_t seq, d, hq, hkv;
+  bool causal;
+  std::string name() const {
+    return "prefill_s" + std::to_string(seq) + "_d" + std::to_string(d) + "_h" + std::to_string(hq) + "kv" +
+           std::to_string(hkv) + (causal ? "_causal" : "");
+  }
+  double flops() const {
+    const double f = 4.0 * static_cast<double>(seq) * static_cast<double>(seq) * static_cast<double>(d) * static_cast<double>(hq);
+    return causal ? f / 2 : f;
+  }
+};
+
+std::vector<float> random_floats(std::size_t n, std::uint32_t seed) {
+  std::vector<float> v(n);
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& e : v) {
+    x = x * 1664525u + 1013904223u;
+    e = static_cast<float>(x >> 8) / static_cast<float>(1u << 24) * 2.0f - 1.0f;
+  }
+  return v;
+}
+
+template <class Exec>
+void set_counters(benchmark::State& state, double flops, int threads) {
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = benchmark::Counter(flops * 1e-9 * 100.0 / pact_bench::fma_peak_gflops(threads),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bench_prefill_pact(benchmark::State& state, prefill_case c, int threads) {
+  const auto q = random_floats(static_cast<std::size_t>(c.seq * c.hq * c.d), 1);
+  const auto k = random_floats(static_cast<std::size_t>(c.seq * c.hkv * c.d), 2);
+  const auto v = random_floats(static_cast<std::size_t>(c.seq * c.hkv * c.d), 3);
+  std::vector<float> o(q.size());
+  pact::tensor_view<const float, 4> qv(q.data(), {1, c.seq, c.hq, c.d}), kv(k.data(), {1, c.seq, c.hkv, c.d}),
+      vv(v.data(), {1, c.seq, c.hkv, c.d});
+  pact::tensor_view<float, 4> ov(o.data(), {1, c.seq, c.hq, c.d});
+  pact::attention_params p;
+  p.causal = c.causal;
+  pact::thread_pool pool(threads);
+  for (auto _ : state) {
+    pact::attention(qv, kv, vv, ov, p, pool);
+    benchmark::DoNotOptimize(o.data());
+  }
+  set_counters<pact::thread_pool>(state, c.flops(), threads);
+}
+
+/// Row-wise softmax of s (rows x cols, ld) with causal masking at bottom-right alignment.
+void softmax_rows(float* s, index_t rows, index_t cols, bool causal) {
+  for (index_t i = 0; i < rows; ++i) {
+    float* r = s + i * cols;
+    const index_t n = causal ? i + 1 : cols;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (index_t j = 0; j < n; ++j) mx = std::max(mx, r[j]);
+    float sum = 0;
+    for (index_t j = 0; j < n; ++j) {
+      r[j] = std::exp(r[j] - mx);
+      sum += r[j];
+    }
+    const float inv = 1.0f / sum;
+    for (index_t j = 0; j < n; ++j) r[j] *= inv;
+    for (index_t j = n; j < cols; ++j) r[j] = 0.0f;
+  }
+}
+
+void bench_prefill_naive(benchmark::State& state, prefill_case c) {
+  const auto q = random_floats(static_cast<std::size_t>(c.seq * c.d), 1);
+  const auto k = random_floats(static_cast<std::size_t>(c.seq * c.d), 2);
+  const auto v = random_floats(static_cast<std::size_t>(c.seq * c.d), 3);
+  std::vector<float> o(q.size()), s(static_cast<std::size_t>(c.seq * c.seq));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.d));
+  for (auto _ : state) {
+    for (index_t i = 0; i < c.seq; ++i)
+      for (index_t j = 0; j < c.seq; ++j) {
+        float acc = 0;
+        for (index_t x = 0; x < c.d; ++x) acc += q[static_cast<std::size_t>(i * c.d + x)] * k[static_cast<std::size_t>(j * c.d + x)];
+        s[static_cast<std::size_t>(i * c.seq + j)] = acc * scale;
+      }
+    softmax_rows(s.data(), c.seq, c.seq, c.causal);
+    for (index_t i = 0; i < c.seq; ++i)
+      for (index_t x = 0; x < c.d; ++x) {
+        float acc = 0;
+        for (index_t j = 0; j < c.seq; ++j) acc += s[static_cast<std::size_t>(i * c.seq + j)] * v[static_cast<std::size_t>(j * c.d + x)];
+        o[static_cast<std::size_t>(i * c.d + x)] = acc;
+      }
+    benchmark::DoNotOptimize(o.data());
+  }
+  set_counters<pact::serial>(state, c.flops(), 1);
+}
+
+#if defined(PACT_BENCH_HAVE_OPENBLAS)
+void bench_prefill_composed(benchmark::State& state, prefill_case c, int threads) {
+  pact_bench::set_peer_threads(threads);
+  const auto q = random_floats(static_cast<std::size_t>(c.seq * c.d), 1);
+  const auto k = random_floats(static_cast<std::size_t>(c.seq * c.d), 2);
+  const auto v = random_floats(static_cast<std::size_t>(c.seq * c.d), 3);
+  std::vector<float> o(q.size()), s(static_cast<std::size_t>(c.seq * c.seq));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.d));
+  const int n = static_cast<int>(c.seq), d = static_cast<int>(c.d);
+  for (auto _ : state) {
+    for (index_t h = 0; h < c.hq; ++h) {  // one head's data reused: the peer's best case
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale, q.data(), d, k.data(), d, 0.0f, s.data(), n);
+      softmax_rows(s.data(), c.seq, c.seq, c.causal);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, s.data(), n, v.data(), d, 0.0f, o.data(), d);
+    }
+    benchmark::DoNotOptimize(o.data());
+  }
+  set_counters<pact::serial>(state, c.flops(), threads);
+}
+#endif
+
+// ---- decode ----------------------------------------------------------------------------
+enum class kv_dtype { f32, bf16, int8, fp8 };
+const char* dtype_name(kv_dtype t) {
+  switch (t) {
+    case kv_dtype::f32: return "f32";
+    case kv_dtype::bf16: return "bf16";
+    case kv_dtype::int8: return "int8";
+    case kv_dtype::fp8: return "fp8";
+  }
+  return "?";
+}
+
+struct decode_case {
+  index_t kv_len, d = 128, hq = 32, hkv = 8;
+  kv_dtype dtype;
+  std::string name() const { return std::string("decode_kv") + std::to_string(kv_len) + "_" + dtype_name(dtype); }
+};
+
+template <class T>
+struct kv_copies {
+  std::vector<std::vector<T>> k, v;
+};
+
+void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
+  const std::size_t n = static_cast<std::size_t>(c.kv_len * c.hkv * c.d);
+  std::size_t bytes_per = 0;
+  switch (c.dtype) {
+    case kv_dtype::f32: bytes_per = 4; break;
+    case kv_dtype::bf16: bytes_per = 2; break;
+    default: bytes_per = 1; break;
+  }
+  const double kv_bytes = 2.0 * static_cast<double>(n * bytes_per);
+  // Enough copies to cycle through > 96 MiB so the 35 MiB L3 never holds the next one.
+  const std::size_t copies = std::max<std::size_t>(2, static_cast<std::size_t>(96.0 * (1 << 20) / kv_bytes) + 1);
+  const auto src = random_floats(n, 7);
+  const auto q = random_floats(static_cast<std::size_t>(c.hq * c.d), 1);
+  std::vector<float> o(q.size());
+  pact::tensor_view<const float, 4> qv(q.data(), {1, 1, c.hq, c.d});
+  pact::tensor_view<float, 4> ov(o.data(), {1, 1, c.hq, c.d});
+  pact::attention_params p;
+  p.kv_splits = 2 * threads;
+  pact::thread_pool pool(threads);
+  const std::array<index_t, 4> ext{1, c.kv_len, c.hkv, c.d};
+  std::vector<float> scales(static_cast<std::size_t>(c.hkv), 1.0f / 127.0f);
+  std::size_t it = 0;
+  auto loop = [&](auto make_k, auto make_v) {
+    for (auto _ : state) {
+      pact::attention(qv, make_k(it % copies), make_v(it % copies), ov, p, pool);
+      ++it;
+      benchmark::DoNotOptimize(o.data());
+    }
+  };
+  if (c.dtype == kv_dtype::f32) {
+    std::vector<std::vector<float>> ks(copies, src), vs(copies, src);
+    loop([&](std::size_t i) { return pact::tensor_view<const float, 4>(ks[i].data(), ext); },
+         [&](std::size_t i) { return pact::tensor_view<const float, 4>(vs[i].data(), ext); });
+  } else if (c.dtype == kv_dtype::bf16) {
+    std::vector<pact::bf16> b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = pact::bf16(src[i]);
+    std::vector<std::vector<pact::bf16>> ks(copies, b), vs(copies, b);
+    loop([&](std::size_t i) { return pact::tensor_view<const pact::bf16, 4>(ks[i].data(), ext); },
+         [&](std::size_t i) { return pact::tensor_view<const pact::bf16, 4>(vs[i].data(), ext); });
+  } else if (c.dtype == kv_dtype::int8) {
+    std::vector<std::int8_t> b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::int8_t>(std::lround(src[i] * 127.0f));
+    std::vector<std::vector<std::int8_t>> ks(copies, b), vs(copies, b);
+    const pact::tensor_view<const float, 3> sv(scales.data(), {1, c.hkv, 1});
+    auto mk = [&](std::vector<std::vector<std::int8_t>>& x) {
+      return [&](std::size_t i) {
+        return pact::quantized_kv<std::int8_t>{pact::tensor_view<const std::int8_t, 4>(x[i].data(), ext), sv, 0};
+      };
+    };
+    loop(mk(ks), mk(vs));
+  } else {
+    std::vector<pact::fp8_e4m3> b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = pact::fp8_e4m3(src[i] * 127.0f);
+    std::vector<std::vector<pact::fp8_e4m3>> ks(copies, b), vs(copies, b);
+    const pact::tensor_view<const float, 3> sv(scales.data(), {1, c.hkv, 1});
+    auto mk = [&](std::vector<std::vector<pact::fp8_e4m3>>& x) {
+      return [&](std::size_t i) {
+        return pact::quantized_kv<pact::fp8_e4m3>{pact::tensor_view<const pact::fp8_e4m3, 4>(x[i].data(), ext), sv, 0};
+      };
+    };
+    loop(mk(ks), mk(vs));
+  }
+  const double flops = 4.0 * static_cast<double>(c.kv_len * c.d * c.hq);
+  set_counters<pact::thread_pool>(state, flops, threads);
+  state.counters["GBps"] = benchmark::Counter(kv_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_bw"] = benchmark::Counter(kv_bytes * 1e-9 * 100.0 / pact_bench::dram_read_gbps(threads),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void register_all() {
+  auto reg = [](const std::string& name, auto fn) {
+    return benchmark::RegisterBenchmark(name.c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
+  };
+  for (int threads : {1, 2}) {
+    for (index_t seq : {512, 1024, 4096, 8192})
+      for (index_t d : {64, 128})
+        for (auto [hq, hkv] : {std::pair<index_t, index_t>{1, 1}, {32, 8}})
+          for (bool causal : {false, true}) {
+            const prefill_case c{seq, d, hq, hkv, causal};
+            // The largest cases take seconds per call: a few iterations are enough.
+            const bool big = c.flops() > 2e11;
+            auto* b = reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
+                          [c, threads](benchmark::State& st) { bench_prefill_pact(st, c, threads); });
+            if (big) b->Iterations(2);
+#if defined(PACT_BENCH_HAVE_OPENBLAS)
+            if (hq == 1) {
+              reg("attention/composed/" + c.name() + "/threads:" + std::to_string(threads),
+                  [c, threads](benchmark::State& st) { bench_prefill_composed(st, c, threads); });
+            }
+#endif
+          }
+    for (index_t kv : {1024, 4096, 16384, 32768})
+      for (kv_dtype t : {kv_dtype::f32, kv_dtype::bf16, kv_dtype::int8, kv_dtype::fp8}) {
+        const decode_case c{kv, 128, 32, 8, t};
+        reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
+            [c, threads](benchmark::State& st) { bench_decode_pact(st, c, threads); });
+      }
+  }
+  const prefill_case small{1024, 128, 1, 1, false};
+  reg("attention/naive/" + small.name() + "/threads:1", [small](benchmark::State& st) { bench_prefill_naive(st, small); })
+      ->Iterations(1);
+  const prefill_case small_causal{1024, 128, 1, 1, true};
+  reg("attention/naive/" + small_causal.name() + "/threads:1",
+      [small_causal](benchmark::State& st) { bench_prefill_naive(st, small_causal); })
+      ->Iterations(1);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

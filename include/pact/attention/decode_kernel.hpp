@@ -1,0 +1,273 @@
+#pragma once
+// Decode: few query rows per KV head (g * Sq <= decode_max_rows) over a long KV cache.
+// Bandwidth-bound, so the layout flips relative to prefill: vectors run along the head
+// dimension and along keys, every K/V element is converted once and used by all g * Sq
+// rows of its head, and one work item walks *all* KV heads of a key range so the cache
+// ([seq, kv_heads, dim]) is read as one sequential stream.
+//
+// Work item = (batch, KV split). Per K/V tile of block_kv keys and per KV head:
+//   scores  s[r][j] = q_r . k_j        (k_j held in registers, one dot per row)
+//   softmax on s[r][0..n) with vectors along j (running max / sum per row)
+//   output  o_r = alpha_r * o_r + sum_j p_rj v_j   (two rows of accumulators at a time)
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "pact/attention/flash_driver.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace attention_detail {
+
+/// Rows per KV head up to which the decode kernel is used.
+inline constexpr index_t decode_max_rows = 16;
+
+template <class A, index_t D, class QT, class KS, class VS, class OT>
+struct decode_runner {
+  using V = simd::vec<float, A>;
+  static constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
+  static constexpr index_t DV = D > 0 ? (D + L - 1) / L : 0;  // vectors per head row (0 = runtime)
+
+  const problem& p;
+  tensor_view<const QT, 4> q;
+  const KS& ks;
+  const VS& vs;
+  tensor_view<OT, 4> o;
+  split_store parts;
+  index_t block_kv;
+
+  index_t items() const noexcept { return p.batch * p.splits; }
+
+  /// s[j] = q . k_j for j < n, for rows r0..r0+R of one head; k rows of ldk floats, dv vectors.
+  PACT_ALWAYS_INLINE void scores(const float* kbuf, index_t ldk, index_t n, const float* qrows, index_t ldq, index_t rows,
+                                 float* s, index_t lds, index_t dv_rt) const noexcept {
+    const index_t dv = DV > 0 ? DV : dv_rt;
+    for (index_t j = 0; j < n; ++j) {
+      const float* kj = kbuf + j * ldk;
+      for (index_t r = 0; r < rows; ++r) {
+        const float* qr = qrows + r * ldq;
+        V a0 = simd::zero<float, A>(), a1 = simd::zero<float, A>();
+        index_t v = 0;
+        for (; v + 2 <= dv; v += 2) {
+          a0 = simd::fma(simd::load<A>(qr + v * L), simd::load<A>(kj + v * L), a0);
+          a1 = simd::fma(simd::load<A>(qr + (v + 1) * L), simd::load<A>(kj + (v + 1) * L), a1);
+        }
+        if (v < dv) a0 = simd::fma(simd::load<A>(qr + v * L), simd::load<A>(kj + v * L), a0);
+        s[r * lds + j] = simd::reduce_add(a0 + a1);
+      }
+    }
+  }
+
+  /// o_r = alpha_r * o_r + sum_{j<n} p[r][j] * v_j for `rows` rows (1 or 2), dv vectors.
+  template <index_t R>
+  PACT_ALWAYS_INLINE void accumulate(const float* vbuf, index_t ldv, index_t n, const float* pr, index_t ldp, float* orows,
+                                     index_t ldo, const float* alpha, index_t dv_rt) const noexcept {
+    const index_t dv = DV > 0 ? DV : dv_rt;
+    constexpr index_t C = 8;  // vectors per pass: R * 8 accumulators
+    for (index_t c0 = 0; c0 < dv; c0 += C) {
+      const index_t nc = std::min(C, dv - c0);
+      V acc[R][C];
+#pragma GCC unroll 2
+      for (index_t r = 0; r < R; ++r) {
+        const V a = simd::broadcast<A>(alpha[r]);
+#pragma GCC unroll 8
+        for (index_t c = 0; c < C; ++c)
+          acc[r][c] = c < nc ? simd::load<A>(orows + r * ldo + (c0 + c) * L) * a : simd::zero<float, A>();
+      }
+      if (nc == C) {
+        for (index_t j = 0; j < n; ++j) {
+          const float* vj = vbuf + j * ldv + c0 * L;
+#pragma GCC unroll 8
+          for (index_t c = 0; c < C; ++c) {
+            const V x = simd::load<A>(vj + c * L);
+#pragma GCC unroll 2
+            for (index_t r = 0; r < R; ++r) acc[r][c] = simd::fma(simd::broadcast<A>(pr[r * ldp + j]), x, acc[r][c]);
+          }
+        }
+      } else {
+        for (index_t j = 0; j < n; ++j) {
+          const float* vj = vbuf + j * ldv + c0 * L;
+          for (index_t c = 0; c < nc; ++c) {
+            const V x = simd::load<A>(vj + c * L);
+            for (index_t r = 0; r < R; ++r) acc[r][c] = simd::fma(simd::broadcast<A>(pr[r * ldp + j]), x, acc[r][c]);
+          }
+        }
+      }
+#pragma GCC unroll 2
+      for (index_t r = 0; r < R; ++r)
+        for (index_t c = 0; c < nc; ++c) simd::store(orows + r * ldo + (c0 + c) * L, acc[r][c]);
+    }
+  }
+
+  void run(index_t item) const {
+    const index_t split = item % p.splits;
+    const index_t b = item / p.splits;
+    const index_t R = p.group * p.sq;  // rows per KV head: r = hh * Sq + t
+    const index_t rows_all = p.hkv * R;
+    const index_t dpl = round_up(p.dim, L);
+    const index_t dv = dpl / L;
+    // Keys per tile: every KV head's K and V rows of the tile are converted in memory
+    // order (key-major, heads inside), so the cache streams sequentially; the tile of all
+    // heads stays within ~2 x 128 KiB.
+    const index_t bkv = std::clamp<index_t>((index_t{32768} / (p.hkv * dpl)) / 8 * 8, 8, block_kv);
+    const index_t lds = round_up(bkv, L);
+
+    // scratch: q [rows_all][dpl], o [rows_all][dpl], m, l, qpos, lo, hi, slope [rows_all],
+    // s [R][lds], k/v tiles [kv_heads][bkv][dpl], alpha [R]
+    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * p.hkv * bkv * dpl + R + L;
+    auto& scratch = thread_scratch();
+    scratch.reserve_discard(static_cast<std::size_t>(need));
+    float* qbuf = scratch.data();
+    float* obuf = qbuf + rows_all * dpl;
+    float* m = obuf + rows_all * dpl;
+    float* l = m + rows_all;
+    float* qpos = l + rows_all;
+    float* lo = qpos + rows_all;
+    float* hi = lo + rows_all;
+    float* slope = hi + rows_all;
+    float* s = slope + rows_all;
+    float* kbuf = s + R * lds;
+    float* vbuf = kbuf + p.hkv * bkv * dpl;
+    float* alpha = vbuf + p.hkv * bkv * dpl;
+
+    const float inf = std::numeric_limits<float>::infinity();
+    const float kv_offset = static_cast<float>(p.skv - p.sq);
+    float lo_min = inf, lo_max = -inf, hi_min = inf, hi_max = -inf;
+    for (index_t kvh = 0; kvh < p.hkv; ++kvh)
+      for (index_t r = 0; r < R; ++r) {
+        const index_t row = kvh * R + r;
+        const index_t h = kvh * p.group + r / p.sq, t = r % p.sq;
+        const float pos = static_cast<float>(t) + kv_offset;
+        const bool sink = p.sinks != nullptr && split == 0;
+        m[row] = sink ? p.sinks[h] : -inf;
+        l[row] = sink ? 1.0f : 0.0f;
+        qpos[row] = pos;
+        lo[row] = p.win_left < 0 ? -inf : pos - p.win_left;
+        hi[row] = p.win_right < 0 ? inf : pos + p.win_right;
+        slope[row] = p.slopes ? p.slopes[h] : 0.0f;
+        lo_min = std::min(lo_min, lo[row]);
+        lo_max = std::max(lo_max, lo[row]);
+        hi_min = std::min(hi_min, hi[row]);
+        hi_max = std::max(hi_max, hi[row]);
+        float* qr = qbuf + row * dpl;
+        for (index_t c = 0; c < p.dim; ++c) qr[c] = to_f32(q(b, t, h, c));
+        if (p.rope_q) p.rope_q->rotate(qr, static_cast<index_t>(pos));
+        for (index_t c = 0; c < p.dim; ++c) qr[c] *= p.scale;
+        for (index_t c = p.dim; c < dpl; ++c) qr[c] = 0.0f;
+        std::fill(obuf + row * dpl, obuf + (row + 1) * dpl, 0.0f);
+      }
+    index_t s_lo = split * p.split_len, s_hi = std::min(p.skv, (split + 1) * p.split_len);
+    if (lo_min > -inf) s_lo = std::max(s_lo, static_cast<index_t>(std::max(0.0f, lo_min)));
+    if (hi_max < inf) s_hi = std::min(s_hi, static_cast<index_t>(std::max(-1.0f, hi_max)) + 1);
+
+    row_block fake{};  // tile classification over all rows
+    fake.lo_min = lo_min;
+    fake.lo_max = lo_max;
+    fake.hi_min = hi_min;
+    fake.hi_max = hi_max;
+    const V neg_inf = simd::broadcast<A>(-inf);
+    V iota;
+    {
+      alignas(64) float ramp[64];
+      for (index_t i = 0; i < L; ++i) ramp[i] = static_cast<float>(i);
+      iota = simd::load<A>(ramp);
+    }
+    const V zero = simd::zero<float, A>();
+    for (index_t j0 = s_lo; j0 < s_hi; j0 += bkv) {
+      const index_t n = std::min(bkv, s_hi - j0);
+      const tile_visibility vis = classify_tile(fake, j0, n);
+      if (vis == tile_visibility::none) continue;
+      const bool partial = vis == tile_visibility::partial;
+      // Convert this tile (all heads, memory order) and ask for the next one, which then
+      // arrives from DRAM while this tile's arithmetic runs.
+      const index_t next_n = std::min(bkv, s_hi - (j0 + bkv));
+      for (index_t j = 0; j < n; ++j)
+        for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
+          if (j < next_n) {
+            ks.prefetch_row(b, kvh, j0 + bkv + j);
+            vs.prefetch_row(b, kvh, j0 + bkv + j);
+          }
+          ks.template row<A>(b, kvh, j0 + j, kbuf + (kvh * bkv + j) * dpl, dpl);
+          vs.template row<A>(b, kvh, j0 + j, vbuf + (kvh * bkv + j) * dpl, dpl);
+        }
+      for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
+        const f32_rows kt{kbuf + kvh * bkv * dpl, dpl};
+        const f32_rows vt{vbuf + kvh * bkv * dpl, dpl};
+        const index_t row0 = kvh * R;
+        scores(kt.ptr, kt.row_stride, n, qbuf + row0 * dpl, dpl, R, s, lds, dv);
+        // Online softmax per row, vectors along keys.
+        for (index_t r = 0; r < R; ++r) {
+          const index_t row = row0 + r;
+          const index_t h = kvh * p.group + r / p.sq, t = r % p.sq;
+          float* sr = s + r * lds;
+          for (index_t j = n; j < round_up(n, L); ++j) sr[j] = -inf;
+          const bool transform = partial || p.logits.softcap > 0.0f || p.slopes || p.has_mask;
+          V mx = neg_inf;
+          const V cap = simd::broadcast<A>(p.logits.softcap);
+          const V inv_cap = simd::broadcast<A>(p.logits.softcap > 0.0f ? 1.0f / p.logits.softcap : 0.0f);
+          const float* mrow = p.has_mask ? &p.mask(p.mask.extent(0) == 1 ? 0 : b, p.mask.extent(1) == 1 ? 0 : h, t, 0) : nullptr;
+          for (index_t j = 0; j < n; j += L) {
+            V x = simd::load<A>(sr + j);
+            if (transform) {
+              const V kpos = iota + simd::broadcast<A>(static_cast<float>(j0 + j));
+              if (p.logits.softcap > 0.0f) x = cap * simd::tanh(x * inv_cap);
+              if (p.slopes) x = x - simd::broadcast<A>(slope[row]) * simd::abs(simd::broadcast<A>(qpos[row]) - kpos);
+              if (mrow) {
+                alignas(64) float mb[64];
+                const index_t cnt = std::min(L, n - j);
+                for (index_t e = 0; e < L; ++e) mb[e] = e < cnt ? mrow[(j0 + j + e) * p.mask.stride(3)] : 0.0f;
+                x = x + simd::load<A>(mb);
+              }
+              if (partial) {
+                x = simd::select(simd::cmp_lt(kpos, simd::broadcast<A>(lo[row])), neg_inf, x);
+                x = simd::select(simd::cmp_gt(kpos, simd::broadcast<A>(hi[row])), neg_inf, x);
+              }
+              if (j + L > n) {  // keep the padding lanes at -inf
+                const V limit = simd::broadcast<A>(static_cast<float>(j0 + n));
+                x = simd::select(simd::cmp_ge(kpos, limit), neg_inf, x);
+              }
+              simd::store(sr + j, x);
+            }
+            mx = simd::max(mx, x);
+          }
+          const float m_old = m[row];
+          const float m_new = std::max(m_old, simd::reduce_max(mx));
+          // NaN scores: reduce_max may drop them; exp(NaN - m) below still carries them.
+          const float m_use = m_new == -inf ? 0.0f : m_new;
+          const V mu = simd::broadcast<A>(m_use);
+          V sum = zero;
+          for (index_t j = 0; j < n; j += L) {
+            const V e = simd::exp(simd::load<A>(sr + j) - mu);
+            simd::store(sr + j, e);
+            sum = sum + e;
+          }
+          const float a = std::exp(m_old - m_use);
+          alpha[r] = a;
+          l[row] = l[row] * a + simd::reduce_add(sum);
+          m[row] = m_new;
+        }
+        index_t r = 0;
+        for (; r + 2 <= R; r += 2)
+          accumulate<2>(vt.ptr, vt.row_stride, n, s + r * lds, lds, obuf + (row0 + r) * dpl, dpl, alpha + r, dv);
+        if (r < R) accumulate<1>(vt.ptr, vt.row_stride, n, s + r * lds, lds, obuf + (row0 + r) * dpl, dpl, alpha + r, dv);
+      }
+    }
+
+    for (index_t row = 0; row < rows_all; ++row) {
+      const index_t kvh = row / R, r = row % R;
+      const index_t h = kvh * p.group + r / p.sq, t = r % p.sq;
+      const float* orow = obuf + row * dpl;
+      if (p.splits == 1) {
+        const float inv = l[row] == 0.0f ? 0.0f : 1.0f / l[row];
+        for (index_t c = 0; c < p.dim; ++c) o(b, t, h, c) = from_f32<OT>(orow[c] * inv);
+      } else {
+        float* rec = parts.data + (((b * p.hq + h) * p.sq + t) * p.splits + split) * parts.stride;
+        for (index_t c = 0; c < p.dim; ++c) rec[c] = orow[c];
+        rec[p.dim] = m[row];
+        rec[p.dim + 1] = l[row];
+      }
+    }
+  }
+};
+
+}  // namespace attention_detail
+PACT_NAMESPACE_END

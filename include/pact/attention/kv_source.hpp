@@ -1,0 +1,208 @@
+#pragma once
+// Where K and V rows come from, and how a tile of them becomes f32 rows for the
+// microkernels. Dense f32 rows with a unit element stride are read in place; everything
+// else (bf16/fp16, int8 or FP8 E4M3 with scales, partial tiles) is converted into an
+// O(tile) buffer of block_kv rows while the tile is loaded — never a full-size copy.
+#include <array>
+#include <cstdint>
+#include <type_traits>
+
+#include "pact/core/tensor_view.hpp"
+#include "pact/simd/ops_kv.hpp"
+#include "pact/simd/simd.hpp"
+#include "pact/types/bf16.hpp"
+#include "pact/types/fp16.hpp"
+#include "pact/types/fp8.hpp"
+
+PACT_NAMESPACE_BEGIN
+
+/// A quantized K or V cache: values [batch, seq, kv_heads, head_dim] of int8_t or
+/// fp8_e4m3, with symmetric fp32 scales [batch, kv_heads, blocks]: one scale per
+/// (batch, head) when block_tokens == 0 (blocks == 1), else one per block_tokens
+/// consecutive tokens (blocks == ceil(seq / block_tokens)). value = scale * stored.
+template <class T>
+struct quantized_kv {
+  static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, fp8_e4m3>,
+                "quantized_kv holds int8_t or fp8_e4m3 values");
+  tensor_view<const T, 4> values{};
+  tensor_view<const float, 3> scales{};
+  index_t block_tokens = 0;
+};
+
+namespace attention_detail {
+
+template <class T>
+inline constexpr bool is_attention_float = std::is_same_v<T, float> || std::is_same_v<T, bf16> || std::is_same_v<T, fp16>;
+
+template <class T>
+PACT_ALWAYS_INLINE float to_f32(T x) noexcept {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else return static_cast<float>(x);
+}
+template <class T>
+PACT_ALWAYS_INLINE T from_f32(float x) noexcept {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else return T(x);
+}
+
+/// The 256 FP8 E4M3 codes as floats: a load from a 1 KiB table beats decoding bits.
+inline const std::array<float, 256>& fp8_e4m3_table() noexcept {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) t[c] = fp8_e4m3_bits_to_float(static_cast<std::uint8_t>(c));
+    return t;
+  }();
+  return table;
+}
+
+/// dst[0..n) = scale * src[0..n) as f32 (vector conversions for f32/bf16/fp16).
+template <class A, class T>
+PACT_ALWAYS_INLINE void convert_row(const T* src, index_t n, float* dst, float scale) noexcept {
+  constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
+  index_t c = 0;
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, bf16> || std::is_same_v<T, fp16>) {
+    const auto s = simd::broadcast<A>(scale);
+    for (; c + L <= n; c += L) {
+      simd::vec<float, A> x;
+      if constexpr (std::is_same_v<T, float>) x = simd::load<A>(src + c);
+      else if constexpr (std::is_same_v<T, bf16>) x = simd::load_bf16<A>(reinterpret_cast<const std::uint16_t*>(src + c));
+      else x = simd::load_fp16<A>(reinterpret_cast<const std::uint16_t*>(src + c));
+      simd::store(dst + c, x * s);
+    }
+    for (; c < n; ++c) dst[c] = scale * to_f32(src[c]);
+  } else if constexpr (std::is_same_v<T, std::int8_t>) {
+    const auto s = simd::broadcast<A>(scale);
+    for (; c + L <= n; c += L) simd::store(dst + c, simd::load_i8_f32<A>(src + c) * s);
+    for (; c < n; ++c) dst[c] = scale * static_cast<float>(src[c]);
+  } else {
+    const auto s = simd::broadcast<A>(scale);
+    for (; c + L <= n; c += L) simd::store(dst + c, simd::load_fp8_e4m3_f32<A>(reinterpret_cast<const std::uint8_t*>(src + c)) * s);
+    const auto& table = fp8_e4m3_table();
+    for (; c < n; ++c) dst[c] = scale * table[src[c].bits];
+  }
+}
+
+/// Precomputed RoPE angles for positions [first, first + count): cos then sin, `half`
+/// values each per position; rotate(x, pos) applies the table's layout.
+struct rope_angles {
+  const float* cs = nullptr;
+  index_t first = 0, half = 0;
+  void (*rotate_fn)(const void* table, float* x, const float* c, const float* s) = nullptr;
+  const void* table = nullptr;
+  PACT_ALWAYS_INLINE void rotate(float* x, index_t pos) const noexcept {
+    const float* c = cs + (pos - first) * 2 * half;
+    rotate_fn(table, x, c, c + half);
+  }
+};
+
+/// A tile of K or V rows as f32: row j of the tile is at ptr + j * row_stride.
+struct f32_rows {
+  const float* ptr;
+  index_t row_stride;
+};
+
+/// Dense K or V of f32 / bf16 / fp16: [batch, seq, kv_heads, head_dim].
+template <class T>
+struct dense_kv {
+  tensor_view<const T, 4> t;
+  const rope_angles* rope = nullptr;  ///< K only: rotate rows at their positions
+
+  index_t batch() const noexcept { return t.extent(0); }
+  index_t seq() const noexcept { return t.extent(1); }
+  index_t heads() const noexcept { return t.extent(2); }
+  index_t dim() const noexcept { return t.extent(3); }
+  static constexpr std::size_t bytes_per_value = sizeof(T);
+
+  /// Hint the cache to fetch row `pos` of head h (used one tile ahead by the decode kernel).
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(&t(b, pos, h, 0));
+    const index_t bytes = dim() * t.stride(3) * static_cast<index_t>(bytes_per_value);
+    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+  }
+
+  /// Row `pos` of head h as f32 into dst[0..ldb), columns dim..ldb-1 zero.
+  template <class A>
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
+    const index_t d = dim();
+    if (t.stride(3) == 1) {
+      convert_row<A>(&t(b, pos, h, 0), d, dst, 1.0f);
+    } else {
+      for (index_t c = 0; c < d; ++c) dst[c] = to_f32(t(b, pos, h, c));
+    }
+    if (rope) rope->rotate(dst, pos);
+    for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
+  }
+
+  /// Rows [j0, j0 + n) of (b, h). `rows` (>= n) rows must be readable; rows n..rows-1 of a
+  /// converted tile are zero and columns dim..ldb-1 are zero. In-place when allowed.
+  template <class A>
+  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool need_padded_cols, float* buf, index_t ldb) const noexcept {
+    const index_t d = dim();
+    if constexpr (std::is_same_v<T, float>) {
+      // In place only for densely packed rows: rows of one head inside [seq, heads, dim]
+      // sit heads * dim floats apart (often a multiple of 4 KiB), so the microkernels'
+      // 8 broadcast rows would map to one L1 set; a copy costs 1/block_q of the math.
+      if (rope == nullptr && rows == n && t.stride(3) == 1 && t.stride(1) == d && (!need_padded_cols || d == ldb))
+        return {&t(b, j0, h, 0), t.stride(1)};
+    }
+    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
+    for (index_t j = n; j < rows; ++j)
+      for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
+    return {buf, ldb};
+  }
+};
+
+/// int8 / FP8 E4M3 K or V with fp32 scales, dequantized row by row into the tile buffer.
+template <class T>
+struct quantized_kv_source {
+  quantized_kv<T> q;
+
+  index_t batch() const noexcept { return q.values.extent(0); }
+  index_t seq() const noexcept { return q.values.extent(1); }
+  index_t heads() const noexcept { return q.values.extent(2); }
+  index_t dim() const noexcept { return q.values.extent(3); }
+  static constexpr std::size_t bytes_per_value = sizeof(T);
+
+  /// Hint the cache to fetch row `pos` of head h (used one tile ahead by the decode kernel).
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(&q.values(b, pos, h, 0));
+    const index_t bytes = dim() * q.values.stride(3) * static_cast<index_t>(bytes_per_value);
+    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+  }
+
+  template <class A>
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
+    const index_t d = dim();
+    const auto& v = q.values;
+    const float scale = q.scales(b, h, q.block_tokens > 0 ? pos / q.block_tokens : 0);
+    if (v.stride(3) == 1) {
+      convert_row<A>(&v(b, pos, h, 0), d, dst, scale);
+    } else {
+      for (index_t c = 0; c < d; ++c) {
+        if constexpr (std::is_same_v<T, std::int8_t>) dst[c] = scale * static_cast<float>(v(b, pos, h, c));
+        else dst[c] = scale * fp8_e4m3_table()[v(b, pos, h, c).bits];
+      }
+    }
+    for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
+  }
+
+  template <class A>
+  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
+    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
+    for (index_t j = n; j < rows; ++j)
+      for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
+    return {buf, ldb};
+  }
+};
+
+template <class T>
+auto make_kv_source(const tensor_view<T, 4>& t, const rope_angles* rope = nullptr) {
+  return dense_kv<std::remove_const_t<T>>{tensor_view<const std::remove_const_t<T>, 4>(t), rope};
+}
+template <class T>
+auto make_kv_source(const quantized_kv<T>& q, const rope_angles* = nullptr) {
+  return quantized_kv_source<T>{q};
+}
+
+}  // namespace attention_detail
+PACT_NAMESPACE_END
