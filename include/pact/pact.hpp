@@ -7,5 +7,6 @@
 #include "pact/core/core.hpp"
 #include "pact/gemm.hpp"
 #include "pact/quant.hpp"
+#include "pact/attention.hpp"
 #include "pact/moe.hpp"
 #include "pact/moe/quantized_expert_weights.hpp"

@@ -15,3 +15,4 @@
 #include "pact/simd/ops_quant.hpp"
 #include "pact/simd/ops_int8_pack.hpp"
 #include "pact/simd/ops_int8_gemv.hpp"
+#include "pact/simd/ops_kv.hpp"
