@@ -1,6 +1,6 @@
 // pact's tour: what this machine is, what pact compiled for, whether the SIMD layer is
-// sound here, the machine's measured ceilings, and GEMM against a naive loop and every
-// peer library found at build time. The README's first command runs it.
+// sound here, the machine's measured ceilings, and each kernel family (GEMM, quantized
+// GEMV/GEMM, attention, MoE) against a naive loop and every peer library found at build time. The README's first command runs it.
 //   pact_tour [--quick | --thorough | --smoke]   (--smoke: tiny sizes, for CI)
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,10 @@
 #include "pact/pact.hpp"
 #include "support/machine_peak.hpp"
 #include "support/peers.hpp"
+#include "tour/tour_attention.hpp"
 #include "tour/tour_gemm.hpp"
+#include "tour/tour_moe.hpp"
+#include "tour/tour_quant.hpp"
 #include "tour/tour_report.hpp"
 
 namespace simd = pact::simd;
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  constexpr int steps = 3;
+  constexpr int steps = 6;
   std::printf("pact %s tour (%s)\n", PACT_VERSION_STRING, opt.thorough ? "thorough" : "quick; --thorough for more shapes and repetitions");
   std::printf("  CPU:            %s\n", cpu_model().c_str());
   std::printf("  compiled for:   %s (%zu-bit vectors)\n", simd::native_arch::name, simd::native_arch::bytes * 8);
@@ -100,6 +103,12 @@ int main(int argc, char** argv) {
   tour::report rep(ceil);
   tour::step(3, steps, "GEMM and GEMV against a naive loop and the peers found at build time");
   tour::gemm_section(rep, opt);
+  tour::step(4, steps, "quantized GEMV (decode) against f32, and int8 GEMM");
+  tour::quant_section(rep, opt);
+  tour::step(5, steps, "attention: flash-attention prefill and decode over f32/bf16/int8 KV caches");
+  tour::attention_section(rep, opt);
+  tour::step(6, steps, "a mixture-of-experts layer end to end (route, dispatch, experts, combine)");
+  tour::moe_section(rep, opt);
   rep.write_json("pact_tour.json", cpu_model(), simd::native_arch::name);
   std::printf("\nresults written to pact_tour.json (chart: python3 tools/roofline.py pact_tour.json)\n");
   return failures == 0 ? 0 : 1;

@@ -40,6 +40,11 @@ def main(argv):
         ax.plot(xs, ys, style, color="black", linewidth=1.2,
                 label=f"roof, {t + 1} thread{'s' if t else ''}: {peaks[t]:.0f} GFLOP/s, {bws[t]:.1f} GB/s")
 
+    # Integer kernels have a higher compute roof (e.g. 4x the f32 FMA peak with VNNI).
+    for scale in sorted({r.get("ceiling_scale", 1) for r in results} - {1}):
+        xs = [ai_min * (ai_max / ai_min) ** (i / 200) for i in range(201)]
+        ax.plot(xs, [min(peaks[0] * scale, bws[0] * x) for x in xs], ":", color="grey", linewidth=1.2,
+                label=f"int8 roof, 1 thread: {peaks[0] * scale:.0f} GOP/s ({scale:g}x f32)")
     kernels = sorted({r["kernel"] for r in results})
     markers = "o^sDvP*Xh<>"
     impls = sorted({r["impl"] for r in results}, key=lambda s: (not s.startswith("pact"), s))
