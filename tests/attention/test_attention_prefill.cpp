@@ -151,8 +151,8 @@ TYPED_TEST(AttentionPrefill, DecodeSplitsAndFewQueries) {
       pact::attention_params p;
       p.kv_splits = splits;
       p.causal = true;
-      p.sinks = std::vector<float>{0.3f, 0.1f, -0.2f, 1.0f, 0.0f, 0.0f, 0.5f, 0.7f};
-      static const std::vector<float> keep(p.sinks.begin(), p.sinks.end());
+      // attention_params::sinks is a span: it must view storage that outlives the call.
+      static const std::vector<float> keep{0.3f, 0.1f, -0.2f, 1.0f, 0.0f, 0.0f, 0.5f, 0.7f};
       p.sinks = keep;
       ref_options r;
       r.causal = true;
