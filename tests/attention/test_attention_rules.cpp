@@ -33,9 +33,15 @@ struct problem {
   }
 };
 
+pact::attention_params with_splits(index_t splits) {
+  pact::attention_params p;
+  p.kv_splits = splits;
+  return p;
+}
+
 template <class T>
-void quantized_case(index_t block_tokens) {
-  problem pr(3);
+void quantized_case(index_t block_tokens, problem pr = problem(3), pact::attention_params p = with_splits(3),
+                    const pact_test::ref_options& r = {}) {
   const long S = pr.Skv, H = pr.Hkv, d = pr.d;
   const index_t blocks = block_tokens > 0 ? (S + block_tokens - 1) / block_tokens : 1;
   auto quantize = [&](const std::vector<float>& x, std::vector<T>& out, std::vector<float>& scales, std::vector<float>& deq) {
@@ -71,15 +77,38 @@ void quantized_case(index_t block_tokens) {
   pact::quantized_kv<T> kc{{kq.data(), {1, S, H, d}}, {ks.data(), {1, H, blocks}}, block_tokens};
   pact::quantized_kv<T> vc{{vq.data(), {1, S, H, d}}, {vs.data(), {1, H, blocks}}, block_tokens};
   std::vector<float> o(pr.q.size(), NAN);
-  pact::attention_params p;
-  p.kv_splits = 3;
   pact::attention(pr.qv(), kc, vc, pact::tensor_view<float, 4>(o.data(), {1, pr.Sq, pr.Hq, d}), p);
   // Exact against the dequantized cache (the kernel's arithmetic), and close to the f32 cache.
-  EXPECT_LE(nmse(o, pr.ref(kd, vd)), 1e-7);
+  EXPECT_LE(nmse(o, pr.ref(kd, vd, r)), 1e-7) << "block_tokens " << block_tokens << " d " << d;
   // int8 meets 5e-4 against the unquantized cache; FP8 E4M3 keeps 3 mantissa bits (~3.6% rms
   // rounding per element), which alone gives ~6e-4 on uniform data: its bound is 1e-3.
-  EXPECT_LE(nmse(o, pr.ref(pr.k, pr.v)), (std::is_same_v<T, std::int8_t> ? 5e-4 : 1e-3));
+  EXPECT_LE(nmse(o, pr.ref(pr.k, pr.v, r)), (std::is_same_v<T, std::int8_t> ? 5e-4 : 1e-3));
 }
+
+// The decode kernel applies per-head scales to q and the output, per-token scales to the
+// scores and probabilities: check both with compile-time head dims (128, 80), GQA 4:1,
+// and logit transforms that must see the scaled score (softcap, causal, window).
+template <class T>
+void quantized_decode_cases() {
+  for (long d : {128L, 80L})
+    for (index_t bt : {index_t{0}, index_t{16}, index_t{5}})
+      for (int variant = 0; variant < 3; ++variant) {
+        pact::attention_params p = with_splits(3);
+        pact_test::ref_options r;
+        if (variant == 1) {
+          p.softcap = 0.5f;
+          r.softcap = 0.5;
+          p.causal = r.causal = true;
+        } else if (variant == 2) {
+          p.window_left = r.window_left = 70;
+          p.kv_splits = 1;
+        }
+        SCOPED_TRACE("variant " + std::to_string(variant));
+        quantized_case<T>(bt, problem(1, variant == 2 ? 2 : 1, 203, 8, 2, d, 40 + static_cast<std::uint32_t>(variant)), p, r);
+      }
+}
+TEST(AttentionKvCache, Int8DecodeScalesWithHeadDims) { quantized_decode_cases<std::int8_t>(); }
+TEST(AttentionKvCache, Fp8DecodeScalesWithHeadDims) { quantized_decode_cases<pact::fp8_e4m3>(); }
 
 TEST(AttentionKvCache, Int8PerHeadAndPerBlock) {
   quantized_case<std::int8_t>(0);

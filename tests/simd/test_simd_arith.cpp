@@ -81,6 +81,36 @@ TYPED_TEST(SimdArith, Reductions) {
   EXPECT_TRUE(std::isnan(simd::reduce_add(simd::load<A>(withnan))));
 }
 
+TYPED_TEST(SimdArith, ReduceAddEachTransposes) {
+  using A = TypeParam;
+  using V = simd::vec<float, A>;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  for (std::uint32_t seed = 0; seed < 20; ++seed) {
+    const auto a = pact_test::random_values<float>(L * L, 100 + seed, -100, 100);
+    V rows[L];
+    for (std::size_t i = 0; i < L; ++i) rows[i] = simd::load<A>(&a[i * L]);
+    float out[L];
+    simd::store(out, simd::reduce_add_each(rows));
+    for (std::size_t i = 0; i < L; ++i) {
+      double sum = 0;
+      for (std::size_t j = 0; j < L; ++j) sum += a[i * L + j];
+      EXPECT_NEAR(out[i], sum, 1e-5 * 100 * L) << "row " << i;
+    }
+  }
+  // A NaN in one row reaches that row's lane only.
+  V rows[L];
+  for (std::size_t i = 0; i < L; ++i) rows[i] = simd::broadcast<A>(static_cast<float>(i));
+  float withnan[L];
+  for (std::size_t j = 0; j < L; ++j) withnan[j] = j == L / 2 ? std::numeric_limits<float>::quiet_NaN() : 1.0f;
+  rows[1] = simd::load<A>(withnan);
+  float out[L];
+  simd::store(out, simd::reduce_add_each(rows));
+  for (std::size_t i = 0; i < L; ++i) {
+    if (i == 1) EXPECT_TRUE(std::isnan(out[i]));
+    else EXPECT_EQ(out[i], static_cast<float>(i * L));
+  }
+}
+
 TYPED_TEST(SimdArith, CompareAndSelect) {
   using A = TypeParam;
   constexpr std::size_t L = simd::lanes<float, A>;

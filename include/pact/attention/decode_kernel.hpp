@@ -37,22 +37,36 @@ struct decode_runner {
 
   index_t items() const noexcept { return p.batch * p.splits; }
 
-  /// s[j] = q . k_j for j < n, for rows r0..r0+R of one head; k rows of ldk floats, dv vectors.
+  /// s[r][j] = q_r . k_j for j < n and r < rows of one head (k rows of ldk floats, dv
+  /// vectors each). Per row, each block of L keys accumulates in L registers (L
+  /// independent FMA chains), and one transposing sum turns them into the L scores: no
+  /// horizontal sum per key, which cost more than the dot product itself. Lanes past n
+  /// of the last block are written as 0 (the caller masks them to -inf); s rows hold
+  /// round_up(n, L) floats.
   PACT_ALWAYS_INLINE void scores(const float* kbuf, index_t ldk, index_t n, const float* qrows, index_t ldq, index_t rows,
                                  float* s, index_t lds, index_t dv_rt) const noexcept {
     const index_t dv = DV > 0 ? DV : dv_rt;
-    for (index_t j = 0; j < n; ++j) {
-      const float* kj = kbuf + j * ldk;
-      for (index_t r = 0; r < rows; ++r) {
-        const float* qr = qrows + r * ldq;
-        V a0 = simd::zero<float, A>(), a1 = simd::zero<float, A>();
-        index_t v = 0;
-        for (; v + 2 <= dv; v += 2) {
-          a0 = simd::fma(simd::load<A>(qr + v * L), simd::load<A>(kj + v * L), a0);
-          a1 = simd::fma(simd::load<A>(qr + (v + 1) * L), simd::load<A>(kj + (v + 1) * L), a1);
+    for (index_t r = 0; r < rows; ++r) {
+      const float* qr = qrows + r * ldq;
+      for (index_t j0 = 0; j0 < n; j0 += L) {
+        const float* kb = kbuf + j0 * ldk;
+        const index_t nj = std::min(L, n - j0);
+        V acc[L];
+#pragma GCC unroll 16
+        for (index_t j = 0; j < L; ++j) acc[j] = simd::zero<float, A>();
+        if (nj == L) {
+          for (index_t v = 0; v < dv; ++v) {
+            const V qv = simd::load<A>(qr + v * L);
+#pragma GCC unroll 16
+            for (index_t j = 0; j < L; ++j) acc[j] = simd::fma(qv, simd::load<A>(kb + j * ldk + v * L), acc[j]);
+          }
+        } else {
+          for (index_t v = 0; v < dv; ++v) {
+            const V qv = simd::load<A>(qr + v * L);
+            for (index_t j = 0; j < nj; ++j) acc[j] = simd::fma(qv, simd::load<A>(kb + j * ldk + v * L), acc[j]);
+          }
         }
-        if (v < dv) a0 = simd::fma(simd::load<A>(qr + v * L), simd::load<A>(kj + v * L), a0);
-        s[r * lds + j] = simd::reduce_add(a0 + a1);
+        simd::store(s + r * lds + j0, simd::reduce_add_each(acc));
       }
     }
   }
@@ -111,9 +125,17 @@ struct decode_runner {
     const index_t bkv = std::clamp<index_t>((index_t{32768} / (p.hkv * dpl)) / 8 * 8, 8, block_kv);
     const index_t lds = round_up(bkv, L);
 
+    // Quantized caches: values are converted without their scales; a per-head scale is
+    // folded into q (K) and into the output (V), per-token scales multiply the scores (K)
+    // and the probabilities (V) once per key instead of once per value.
+    constexpr bool k_scaled = KS::has_scales, v_scaled = VS::has_scales;
+    bool k_token_scales = false, v_token_scales = false;
+    if constexpr (k_scaled) k_token_scales = !ks.scale_per_head();
+    if constexpr (v_scaled) v_token_scales = !vs.scale_per_head();
+
     // scratch: q [rows_all][dpl], o [rows_all][dpl], m, l, qpos, lo, hi, slope [rows_all],
-    // s [R][lds], k/v tiles [kv_heads][bkv][dpl], alpha [R]
-    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * p.hkv * bkv * dpl + R + L;
+    // s [R][lds], k/v tiles [kv_heads][bkv][dpl], alpha [R], k/v token scales [kv_heads][lds]
+    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * p.hkv * bkv * dpl + R + 2 * p.hkv * lds + L;
     auto& scratch = thread_scratch();
     scratch.reserve_discard(static_cast<std::size_t>(need));
     float* qbuf = scratch.data();
@@ -128,6 +150,8 @@ struct decode_runner {
     float* kbuf = s + R * lds;
     float* vbuf = kbuf + p.hkv * bkv * dpl;
     float* alpha = vbuf + p.hkv * bkv * dpl;
+    float* kscale = alpha + R;
+    float* vscale = kscale + p.hkv * lds;
 
     const float inf = std::numeric_limits<float>::infinity();
     const float kv_offset = static_cast<float>(p.skv - p.sq);
@@ -151,7 +175,10 @@ struct decode_runner {
         float* qr = qbuf + row * dpl;
         for (index_t c = 0; c < p.dim; ++c) qr[c] = to_f32(q(b, t, h, c));
         if (p.rope_q) p.rope_q->rotate(qr, static_cast<index_t>(pos));
-        for (index_t c = 0; c < p.dim; ++c) qr[c] *= p.scale;
+        float qmul = p.scale;
+        if constexpr (k_scaled)
+          if (!k_token_scales) qmul *= ks.scale(b, kvh, 0);
+        for (index_t c = 0; c < p.dim; ++c) qr[c] *= qmul;
         for (index_t c = p.dim; c < dpl; ++c) qr[c] = 0.0f;
         std::fill(obuf + row * dpl, obuf + (row + 1) * dpl, 0.0f);
       }
@@ -186,9 +213,18 @@ struct decode_runner {
             ks.prefetch_row(b, kvh, j0 + bkv + j);
             vs.prefetch_row(b, kvh, j0 + bkv + j);
           }
-          ks.template row<A>(b, kvh, j0 + j, kbuf + (kvh * bkv + j) * dpl, dpl);
-          vs.template row<A>(b, kvh, j0 + j, vbuf + (kvh * bkv + j) * dpl, dpl);
+          ks.template row<A, D, false>(b, kvh, j0 + j, kbuf + (kvh * bkv + j) * dpl, dpl);
+          vs.template row<A, D, false>(b, kvh, j0 + j, vbuf + (kvh * bkv + j) * dpl, dpl);
         }
+      // Per-token scales of the tile, padded with 1 (padding scores stay -inf, not NaN).
+      if constexpr (k_scaled)
+        if (k_token_scales)
+          for (index_t kvh = 0; kvh < p.hkv; ++kvh)
+            for (index_t j = 0; j < lds; ++j) kscale[kvh * lds + j] = j < n ? ks.scale(b, kvh, j0 + j) : 1.0f;
+      if constexpr (v_scaled)
+        if (v_token_scales)
+          for (index_t kvh = 0; kvh < p.hkv; ++kvh)
+            for (index_t j = 0; j < lds; ++j) vscale[kvh * lds + j] = j < n ? vs.scale(b, kvh, j0 + j) : 1.0f;
       for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
         const f32_rows kt{kbuf + kvh * bkv * dpl, dpl};
         const f32_rows vt{vbuf + kvh * bkv * dpl, dpl};
@@ -207,6 +243,11 @@ struct decode_runner {
           const float* mrow = p.has_mask ? &p.mask(p.mask.extent(0) == 1 ? 0 : b, p.mask.extent(1) == 1 ? 0 : h, t, 0) : nullptr;
           for (index_t j = 0; j < n; j += L) {
             V x = simd::load<A>(sr + j);
+            if constexpr (k_scaled)
+              if (k_token_scales) {
+                x = x * simd::load<A>(kscale + kvh * lds + j);
+                if (!transform) simd::store(sr + j, x);
+              }
             if (transform) {
               const V kpos = iota + simd::broadcast<A>(static_cast<float>(j0 + j));
               if (p.logits.softcap > 0.0f) x = cap * simd::tanh(x * inv_cap);
@@ -237,8 +278,13 @@ struct decode_runner {
           V sum = zero;
           for (index_t j = 0; j < n; j += L) {
             const V e = simd::exp(simd::load<A>(sr + j) - mu);
-            simd::store(sr + j, e);
             sum = sum + e;
+            if constexpr (v_scaled)
+              if (v_token_scales) {
+                simd::store(sr + j, e * simd::load<A>(vscale + kvh * lds + j));
+                continue;
+              }
+            simd::store(sr + j, e);
           }
           const float a = std::exp(m_old - m_use);
           alpha[r] = a;
@@ -255,7 +301,12 @@ struct decode_runner {
     for (index_t row = 0; row < rows_all; ++row) {
       const index_t kvh = row / R, r = row % R;
       const index_t h = kvh * p.group + r / p.sq, t = r % p.sq;
-      const float* orow = obuf + row * dpl;
+      float* orow = obuf + row * dpl;
+      if constexpr (v_scaled)
+        if (!v_token_scales) {
+          const float vs_head = vs.scale(b, kvh, 0);
+          for (index_t c = 0; c < p.dim; ++c) orow[c] *= vs_head;
+        }
       if (p.splits == 1) {
         const float inv = l[row] == 0.0f ? 0.0f : 1.0f / l[row];
         for (index_t c = 0; c < p.dim; ++c) o(b, t, h, c) = from_f32<OT>(orow[c] * inv);

@@ -55,31 +55,37 @@ inline const std::array<float, 256>& fp8_e4m3_table() noexcept {
   return table;
 }
 
-/// dst[0..n) = scale * src[0..n) as f32 (vector conversions for f32/bf16/fp16).
+/// lanes<float, A> values of src as f32 (exact: every stored type widens exactly).
 template <class A, class T>
-PACT_ALWAYS_INLINE void convert_row(const T* src, index_t n, float* dst, float scale) noexcept {
+PACT_ALWAYS_INLINE simd::vec<float, A> load_as_f32(const T* src) noexcept {
+  if constexpr (std::is_same_v<T, float>) return simd::load<A>(src);
+  else if constexpr (std::is_same_v<T, bf16>) return simd::load_bf16<A>(reinterpret_cast<const std::uint16_t*>(src));
+  else if constexpr (std::is_same_v<T, fp16>) return simd::load_fp16<A>(reinterpret_cast<const std::uint16_t*>(src));
+  else if constexpr (std::is_same_v<T, std::int8_t>) return simd::load_i8_f32<A>(src);
+  else return simd::load_fp8_e4m3_f32<A>(reinterpret_cast<const std::uint8_t*>(src));
+}
+template <class T>
+PACT_ALWAYS_INLINE float scalar_as_f32(T x) noexcept {
+  if constexpr (std::is_same_v<T, fp8_e4m3>) return fp8_e4m3_table()[x.bits];
+  else return static_cast<float>(x);
+}
+
+/// dst[0..n) = src[0..n) as f32, times scale when Scaled. D > 0 is n known at compile
+/// time (the head dim of the policy), so the loop unrolls into straight-line code: the
+/// decode kernel converts every K/V row it streams, and loop overhead was a third of it.
+template <class A, bool Scaled = true, index_t D = 0, class T>
+PACT_ALWAYS_INLINE void convert_row(const T* src, index_t n_rt, float* dst, float scale) noexcept {
   constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
+  const index_t n = D > 0 ? D : n_rt;
+  const auto s = simd::broadcast<A>(scale);
   index_t c = 0;
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, bf16> || std::is_same_v<T, fp16>) {
-    const auto s = simd::broadcast<A>(scale);
-    for (; c + L <= n; c += L) {
-      simd::vec<float, A> x;
-      if constexpr (std::is_same_v<T, float>) x = simd::load<A>(src + c);
-      else if constexpr (std::is_same_v<T, bf16>) x = simd::load_bf16<A>(reinterpret_cast<const std::uint16_t*>(src + c));
-      else x = simd::load_fp16<A>(reinterpret_cast<const std::uint16_t*>(src + c));
-      simd::store(dst + c, x * s);
-    }
-    for (; c < n; ++c) dst[c] = scale * to_f32(src[c]);
-  } else if constexpr (std::is_same_v<T, std::int8_t>) {
-    const auto s = simd::broadcast<A>(scale);
-    for (; c + L <= n; c += L) simd::store(dst + c, simd::load_i8_f32<A>(src + c) * s);
-    for (; c < n; ++c) dst[c] = scale * static_cast<float>(src[c]);
-  } else {
-    const auto s = simd::broadcast<A>(scale);
-    for (; c + L <= n; c += L) simd::store(dst + c, simd::load_fp8_e4m3_f32<A>(reinterpret_cast<const std::uint8_t*>(src + c)) * s);
-    const auto& table = fp8_e4m3_table();
-    for (; c < n; ++c) dst[c] = scale * table[src[c].bits];
+#pragma GCC unroll 16
+  for (; c + L <= n; c += L) {
+    auto x = load_as_f32<A>(src + c);
+    if constexpr (Scaled) x = x * s;
+    simd::store(dst + c, x);
   }
+  for (; c < n; ++c) dst[c] = Scaled ? scale * scalar_as_f32(src[c]) : scalar_as_f32(src[c]);
 }
 
 /// Precomputed RoPE angles for positions [first, first + count): cos then sin, `half`
@@ -120,12 +126,15 @@ struct dense_kv {
     for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
   }
 
-  /// Row `pos` of head h as f32 into dst[0..ldb), columns dim..ldb-1 zero.
-  template <class A>
+  static constexpr bool has_scales = false;  ///< values are the numbers themselves
+
+  /// Row `pos` of head h as f32 into dst[0..ldb), columns dim..ldb-1 zero. D: the head
+  /// dim when known at compile time (0 = runtime). Scaled is meaningless here (no scales).
+  template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
-    const index_t d = dim();
+    const index_t d = D > 0 ? D : dim();
     if (t.stride(3) == 1) {
-      convert_row<A>(&t(b, pos, h, 0), d, dst, 1.0f);
+      convert_row<A, false, D>(&t(b, pos, h, 0), d, dst, 1.0f);
     } else {
       for (index_t c = 0; c < d; ++c) dst[c] = to_f32(t(b, pos, h, c));
     }
@@ -170,18 +179,25 @@ struct quantized_kv_source {
     for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
   }
 
-  template <class A>
+  static constexpr bool has_scales = true;
+  /// One scale per (batch, head): the decode kernel folds it into q (K) and the output (V).
+  bool scale_per_head() const noexcept { return q.block_tokens == 0; }
+  /// The scale of token `pos` of head h.
+  PACT_ALWAYS_INLINE float scale(index_t b, index_t h, index_t pos) const noexcept {
+    return q.scales(b, h, q.block_tokens > 0 ? pos / q.block_tokens : 0);
+  }
+
+  /// Row `pos` of head h as f32 (times its scale when Scaled; the decode kernel applies
+  /// the scale to scores and probabilities instead, once per key rather than per value).
+  template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
-    const index_t d = dim();
+    const index_t d = D > 0 ? D : dim();
     const auto& v = q.values;
-    const float scale = q.scales(b, h, q.block_tokens > 0 ? pos / q.block_tokens : 0);
+    const float s = Scaled ? scale(b, h, pos) : 1.0f;
     if (v.stride(3) == 1) {
-      convert_row<A>(&v(b, pos, h, 0), d, dst, scale);
+      convert_row<A, Scaled, D>(&v(b, pos, h, 0), d, dst, s);
     } else {
-      for (index_t c = 0; c < d; ++c) {
-        if constexpr (std::is_same_v<T, std::int8_t>) dst[c] = scale * static_cast<float>(v(b, pos, h, c));
-        else dst[c] = scale * fp8_e4m3_table()[v(b, pos, h, c).bits];
-      }
+      for (index_t c = 0; c < d; ++c) dst[c] = s * scalar_as_f32(v(b, pos, h, c));
     }
     for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
   }

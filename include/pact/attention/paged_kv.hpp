@@ -168,12 +168,13 @@ struct paged_kv_source {
     const index_t bytes = dim() * pv.pool.stride(3) * static_cast<index_t>(sizeof(T));
     for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
   }
-  template <class A>
+  static constexpr bool has_scales = false;
+  template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
-    const index_t d = dim();
+    const index_t d = D > 0 ? D : dim();
     const T* src = at(b, h, pos);
     if (pv.pool.stride(3) == 1) {
-      convert_row<A>(src, d, dst, 1.0f);
+      convert_row<A, false, D>(src, d, dst, 1.0f);
     } else {
       for (index_t c = 0; c < d; ++c) dst[c] = to_f32(src[c * pv.pool.stride(3)]);
     }
