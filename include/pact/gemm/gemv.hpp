@@ -3,7 +3,7 @@
 // Bandwidth-bound: every byte of B is used M times at most, so the goal is to stream B
 // once at DRAM speed, not to block for cache (the packed path would read B three times:
 // read, write the packed copy, read it again).
-//   row-major B: y_r += x_r[k] * B[k, :] eight rows of B at a time, y accumulating in L1;
+//   row-major B: y_r += x_r[k] * B[k, :] four rows of B at a time, y accumulating in L1;
 //   col-major B (B = W^T with W[N][K] row-major, the usual weights layout):
 //               y_r[j] = dot(W[j, :], x_r), four columns at a time.
 // Threads split N; each y element is summed in the same order for any thread count.
@@ -41,13 +41,15 @@ PACT_ALWAYS_INLINE simd::vec<T, A> load_widened_partial(const S* p, std::size_t 
 }
 
 /// acc[r][0 : j1-j0] = sum_k x(r, k) * B[k, j0:j1] for row-major B, r < M (acc row stride
-/// n = j1 - j0). Eight rows of B per step: eight concurrent sequential streams keep enough
-/// misses in flight for one core to approach DRAM bandwidth.
+/// n = j1 - j0). Four rows of B per step (four concurrent sequential streams, y loaded and
+/// stored once per four FMAs): on a Zen 5 core 4 streams read 1x4096x4096 cold at 84-89% of
+/// DRAM bandwidth, 8 streams at 77% and 16 at 64%, 2 at 72% (measured on Cascade Lake, 8
+/// streams reached 90%: the best count is the core's prefetcher's, see docs/gemm.md).
 template <class A, class T, int M, class SA, class SB>
 void gemv_rows(index_t K, strided_ref<SA> x, const SB* b, index_t b_ld, index_t j0, index_t j1, T* acc) {
   using V = simd::vec<T, A>;
   constexpr index_t L = static_cast<index_t>(simd::lanes<T, A>);
-  constexpr int R = 8;
+  constexpr int R = 4;
   const index_t n = j1 - j0;
   std::fill(acc, acc + M * n, T(0));
   auto step = [&](index_t k, auto rows_c) {
