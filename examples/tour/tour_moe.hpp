@@ -11,6 +11,7 @@
 #include "pact/moe.hpp"
 #include "pact/moe/quantized_expert_weights.hpp"
 #include "pact/quant.hpp"
+#include "tour_quant.hpp"  // int8_ceiling_scale
 #include "tour_report.hpp"
 
 namespace tour {
@@ -31,7 +32,7 @@ inline std::vector<float> moe_tour_values(std::size_t n, float scale, unsigned s
 /// Times moe_forward over `tokens` tokens; flops count only routed work (tokens x k expert
 /// FFNs), bytes are the weights of the experts that received tokens.
 template <class Weights>
-inline void moe_row(report& rep, const std::string& shape, const char* impl, const moe_tour_layer& L, const Weights& w,
+inline result& moe_row(report& rep, const std::string& shape, const char* impl, const moe_tour_layer& L, const Weights& w,
                     double bytes_per_expert, pact::index_t tokens, int threads, int reps) {
   const auto router = moe_tour_values(static_cast<std::size_t>(L.hidden * L.experts), 1.0f / std::sqrt(float(L.hidden)), 3);
   // Decode rotates through 16 different tokens so each call selects other experts (their
@@ -54,7 +55,7 @@ inline void moe_row(report& rep, const std::string& shape, const char* impl, con
   pact::index_t used = 0;
   for (pact::index_t e = 0; e < L.experts; ++e) used += ws.plan.rows_of(e) > 0;
   const double flops = 2.0 * 3.0 * static_cast<double>(L.hidden * L.ffn) * static_cast<double>(tokens * L.k);
-  rep.add("moe layer", shape, impl, threads, flops, static_cast<double>(used) * bytes_per_expert, tokens <= 4, run, reps);
+  return rep.add("moe layer", shape, impl, threads, flops, static_cast<double>(used) * bytes_per_expert, tokens <= 4, run, reps);
 }
 
 inline void moe_section(report& rep, const options& opt) {
@@ -84,7 +85,9 @@ inline void moe_section(report& rep, const options& opt) {
   for (int threads : {1, 2}) {
     const std::string shape = name + ", " + std::to_string(prefill) + " tokens";
     moe_row(rep, shape, "pact moe_forward, f32 experts", L, f32w, 3.0 * 4 * per, prefill, threads, opt.reps(3, 7));
-    moe_row(rep, shape, "pact moe_forward, Q4_0 experts", L, *q4w, 3.0 * 18 * per / 32, prefill, threads, opt.reps(3, 7));
+    // Q4_0 experts multiply int8 codes (vpdpbusd): their ceiling is the int8 one.
+    moe_row(rep, shape, "pact moe_forward, Q4_0 experts", L, *q4w, 3.0 * 18 * per / 32, prefill, threads, opt.reps(3, 7))
+        .ceiling_scale = int8_ceiling_scale;
     rep.print_table("moe layer", shape, threads);
   }
   for (int threads : {1, 2}) {

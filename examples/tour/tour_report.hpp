@@ -70,7 +70,11 @@ class report {
       if (r.kernel == kernel && r.shape == shape && r.threads == threads) rows.push_back(&r);
     if (rows.empty()) return;
     const bool bw = rows.front()->bandwidth_bound;
-    const double ceiling = bw ? ceil_.dram_gbps[threads > 1] : ceil_.peak_gflops[threads > 1] * rows.front()->ceiling_scale;
+    // Each row against its own ceiling: an int8 row in an f32 table (Q4_0 experts next to
+    // f32 ones) is measured against the int8 peak, not the f32 one.
+    auto ceiling_of = [&](const result& r) {
+      return bw ? ceil_.dram_gbps[threads > 1] : ceil_.peak_gflops[threads > 1] * r.ceiling_scale;
+    };
     double naive = 0, best_peer = 0;
     for (const auto* r : rows) {
       const double rate = bw ? r->gbps() : r->gflops();
@@ -82,7 +86,7 @@ class report {
                 bw ? "   GB/s" : "GFLOP/s", bw ? "DRAM" : "peak");
     for (const auto* r : rows) {
       const double rate = bw ? r->gbps() : r->gflops();
-      std::printf("    %-36s %8.1f   %5.1f%%", r->impl.c_str(), rate, 100 * rate / ceiling);
+      std::printf("    %-36s %8.1f   %5.1f%%", r->impl.c_str(), rate, 100 * rate / ceiling_of(*r));
       if (naive > 0) std::printf("   %7.1fx", rate / naive);
       else std::printf("           ");
       if (best_peer > 0 && r->impl.rfind("pact", 0) == 0) std::printf("   %6.2fx", rate / best_peer);
