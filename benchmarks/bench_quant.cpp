@@ -192,7 +192,7 @@ void register_format_benchmarks() {
 }
 
 // ===================================================================== Kernels
-// int8 GEMM vs oneDNN, Q8_0/Q4_0/int8 GEMV with cold weights, batched Q4_0/Q8_0 GEMM.
+// int8 GEMM vs oneDNN, Q8_0/Q4_0/Q4_K/MXFP4/int8 GEMV with cold weights, batched Q4_0/Q8_0 GEMM.
 // Kernels: pact against oneDNN (when found) in one binary, same inputs.
 //   name: quant/<impl>/<format>/<M>x<N>x<K>/threads:<T>
 //   int8 GEMM counters: GOPS (2*M*N*K / s) and pct_peak of the measured vpdpbusd peak
@@ -305,7 +305,8 @@ void run_int8(benchmark::State& state, shape s, int threads, const factory& make
 
 template <class Block>
 void run_gemv_q(benchmark::State& state, int N, int K, int threads) {
-  const std::size_t nblk = static_cast<std::size_t>(N) * (K / 32);
+  using XBlock = pact::quant::gemv_activation_t<Block>;
+  const std::size_t nblk = static_cast<std::size_t>(N) * (static_cast<std::size_t>(K) / Block::elems);
   const double bytes = static_cast<double>(nblk * sizeof(Block));
   const int copies = static_cast<int>(std::ceil(512e6 / bytes)) + 1;
   std::vector<std::vector<Block>> W(static_cast<std::size_t>(copies), std::vector<Block>(nblk));
@@ -314,17 +315,22 @@ void run_gemv_q(benchmark::State& state, int N, int K, int threads) {
     for (auto& b : w) {
       auto* p = reinterpret_cast<std::uint8_t*>(&b);
       for (std::size_t i = 0; i < sizeof(Block); ++i) p[i] = static_cast<std::uint8_t>((st = st * 1664525u + 1013904223u) >> 24);
-      b.d = pact::fp16(0.01f);
+      if constexpr (std::is_same_v<Block, pact::quant::block_mxfp4>) {
+        b.e = pact::e8m0::from_bits(120);
+      } else {
+        b.d = pact::fp16(0.01f);
+        if constexpr (std::is_same_v<Block, pact::quant::block_q4_K>) b.dmin = pact::fp16(0.01f);
+      }
     }
   std::vector<float> x(static_cast<std::size_t>(K)), y(static_cast<std::size_t>(N));
   for (int k = 0; k < K; ++k) x[static_cast<std::size_t>(k)] = std::sin(0.1f * static_cast<float>(k));
-  std::vector<pact::quant::block_q8_0> xq(static_cast<std::size_t>(K / 32));
-  pact::quant::quantize<pact::quant::block_q8_0>(std::span<const float>(x), std::span<pact::quant::block_q8_0>(xq));
+  std::vector<XBlock> xq(static_cast<std::size_t>(K) / XBlock::elems);
+  pact::quant::quantize<XBlock>(std::span<const float>(x), std::span<XBlock>(xq));
   pact::thread_pool pool(threads);
   int copy = 0;
   for (auto _ : state) {
     pact::quant::gemv<Block>(std::span<const Block>(W[static_cast<std::size_t>(copy)]), N, K,
-                             std::span<const pact::quant::block_q8_0>(xq), std::span<float>(y), pool);
+                             std::span<const XBlock>(xq), std::span<float>(y), pool);
     copy = (copy + 1) % copies;
     benchmark::ClobberMemory();
   }
@@ -440,6 +446,8 @@ void register_all() {
       };
       reg("pact/q4_0", run_gemv_q<pact::quant::block_q4_0>);
       reg("pact/q8_0", run_gemv_q<pact::quant::block_q8_0>);
+      reg("pact/q4_K", run_gemv_q<pact::quant::block_q4_K>);
+      reg("pact/mxfp4", run_gemv_q<pact::quant::block_mxfp4>);
       reg("pact/int8", run_gemv_int8);
       reg("pact_f32_gemm/f32", run_gemv_f32);
     }

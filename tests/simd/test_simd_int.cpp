@@ -69,3 +69,63 @@ TYPED_TEST(SimdInt, NibbleUnpack) {
     }
   }
 }
+
+// ---- ggml GEMV data movement (simd/ops_int8_gemv.hpp): every arch against the rule ----
+
+TYPED_TEST(SimdInt, GemvSegmentsAndSpreads) {
+  using A = TypeParam;
+  constexpr std::size_t L8 = simd::lanes<std::uint8_t, A>, L32 = simd::lanes<std::int32_t, A>;
+  std::mt19937 g(11);
+  std::uint8_t pool[512];
+  for (auto& b : pool) b = static_cast<std::uint8_t>(g());
+  const std::uint8_t* seg[4] = {pool + 3, pool + 100, pool + 37, pool + 251};  // unaligned
+  alignas(64) std::uint8_t bytes[L8];
+  simd::store(bytes, simd::load_segments16<A>(seg));
+  for (std::size_t i = 0; i < L8; ++i) EXPECT_EQ(bytes[i], seg[i / 16][i % 16]) << i;
+
+  const std::uint8_t* e[4] = {pool + 7, pool + 9, pool + 300, pool + 2};
+  alignas(64) std::int32_t ints[L32];
+  simd::store(ints, simd::load_u8_spread4<A>(e));
+  for (std::size_t j = 0; j < L32; ++j) EXPECT_EQ(ints[j], *e[j / 4]) << j;
+
+  const std::uint16_t h[4] = {0x3C00, 0xC500, 0x0001, 0x7BFF};  // 1, -5, smallest subnormal, max
+  const std::uint16_t* hp[4] = {h, h + 1, h + 2, h + 3};
+  alignas(64) float f[L32];
+  simd::store(f, simd::load_fp16_spread4<A>(hp));
+  for (std::size_t j = 0; j < L32; ++j) EXPECT_EQ(f[j], pact::fp16_bits_to_float(h[j / 4])) << j;
+  const auto pair = simd::fp16x2_to_float<A>(0xC5003C00u);
+  EXPECT_EQ(pair[0], 1.0f);
+  EXPECT_EQ(pair[1], -5.0f);
+}
+
+TYPED_TEST(SimdInt, Lookup16EveryIndex) {
+  using A = TypeParam;
+  constexpr std::size_t L8 = simd::lanes<std::uint8_t, A>;
+  const std::uint8_t table[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};
+  const auto t = simd::load_table16<A>(table);
+  for (unsigned base = 0; base < 64; base += 1) {
+    alignas(64) std::uint8_t idx[L8], out[L8];
+    for (std::size_t i = 0; i < L8; ++i) idx[i] = static_cast<std::uint8_t>((base + 7 * i) % 16);
+    simd::store(out, simd::lookup16(t, simd::load<A>(idx)));
+    for (std::size_t i = 0; i < L8; ++i) ASSERT_EQ(out[i], table[idx[i]]) << i;
+  }
+}
+
+TYPED_TEST(SimdInt, SubblockScales8FollowTheQ4KLayout) {
+  using A = TypeParam;
+  constexpr std::size_t S = simd::lanes<std::uint8_t, A>, L = simd::lanes<std::int32_t, A>, T = 128 / S;
+  const std::uint64_t sc8 = 0x3F2A1B0C05332211ull;  // scale s in byte s
+  const auto v = simd::subblock_scales8<A>(sc8);
+  static_assert(v.size() == 2 * T);
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t h = 0; h < 2; ++h) {
+      alignas(64) std::int32_t lane[L];
+      simd::store(lane, v[2 * t + h]);
+      for (std::size_t j = 0; j < L; ++j) {
+        // Lane j of load t covers quant bytes t*S + 4j ..: chunk (t*S + 4j) / 32, whose
+        // low nibbles are sub-block 2 * chunk and high nibbles the next one.
+        const std::size_t sub = 2 * ((t * S + 4 * j) / 32) + h;
+        EXPECT_EQ(lane[j], static_cast<std::int32_t>((sc8 >> (8 * sub)) & 0xFF)) << "t " << t << " h " << h << " lane " << j;
+      }
+    }
+}
