@@ -125,7 +125,45 @@ TYPED_TEST(SimdInt, SubblockScales8FollowTheQ4KLayout) {
         // Lane j of load t covers quant bytes t*S + 4j ..: chunk (t*S + 4j) / 32, whose
         // low nibbles are sub-block 2 * chunk and high nibbles the next one.
         const std::size_t sub = 2 * ((t * S + 4 * j) / 32) + h;
-        EXPECT_EQ(lane[j], static_cast<std::int32_t>((sc8 >> (8 * sub)) & 0xFF)) << "t " << t << " h " << h << " lane " << j;
+        EXPECT_EQ(lane[j], static_cast<std::int32_t>(0x10001u * ((sc8 >> (8 * sub)) & 0xFF)))
+            << "t " << t << " h " << h << " lane " << j;
+      }
+    }
+}
+
+TYPED_TEST(SimdInt, Widen8Bytes) {
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<std::int32_t, A>;
+  const std::uint64_t b8 = 0xFF80017F3F2A1B0Cull;
+  alignas(64) std::int32_t lane[L];
+  simd::store(lane, simd::widen_u8x8<A>(b8));
+  for (std::size_t j = 0; j < L; ++j) EXPECT_EQ(lane[j], j < 8 ? static_cast<std::int32_t>((b8 >> (8 * j)) & 0xFF) : 0) << j;
+}
+
+TYPED_TEST(SimdInt, DotU8S8ScaledIsExact) {
+  using A = TypeParam;
+  constexpr std::size_t L32 = simd::lanes<std::int32_t, A>, L8 = 4 * L32;
+  std::mt19937 g(12);
+  for (int mode = 0; mode < 3; ++mode)
+    for (int rep = 0; rep < 50; ++rep) {
+      alignas(64) std::int32_t acc[L32], s[L32], out[L32];
+      alignas(64) std::uint8_t a[L8];
+      alignas(64) std::int8_t b[L8];
+      std::int32_t s16[L32];
+      for (std::size_t i = 0; i < L32; ++i) {
+        acc[i] = static_cast<std::int32_t>(g() % 2000000) - 1000000;
+        s16[i] = mode == 1 ? 32767 : (mode == 2 ? -32768 : static_cast<std::int32_t>(g() % 65536) - 32768);
+        s[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(s16[i] & 0xFFFF) * 0x10001u);
+      }
+      for (std::size_t i = 0; i < L8; ++i) {
+        a[i] = mode == 0 ? static_cast<std::uint8_t>(g() % 128) : 127;  // a < 128 (the precondition)
+        b[i] = mode == 0 ? static_cast<std::int8_t>(g()) : -128;
+      }
+      simd::store(out, simd::dot_u8s8_scaled(simd::load<A>(acc), simd::load<A>(a), simd::load<A>(b), simd::load<A>(s)));
+      for (std::size_t i = 0; i < L32; ++i) {
+        std::int64_t dot = 0;
+        for (std::size_t j = 0; j < 4; ++j) dot += static_cast<std::int64_t>(a[4 * i + j]) * b[4 * i + j];
+        ASSERT_EQ(out[i], static_cast<std::int32_t>(acc[i] + s16[i] * dot)) << "lane " << i << " mode " << mode;
       }
     }
 }

@@ -3,6 +3,11 @@
 //
 //   dot_u8s8(acc, a, b):  acc[i] += sum_{j<4} u8(a[4i+j]) * s8(b[4i+j])   (VNNI vpdpbusd)
 //   dot_s8s8(acc, a, b):  acc[i] += sum_{j<4} s8(a[4i+j]) * s8(b[4i+j])   (Arm sdot)
+//   dot_u8s8_scaled(acc, a, b, s):  acc[i] += s16(i) * sum_{j<4} u8(a[4i+j]) * s8(b[4i+j])
+//     for a < 128 and int32 scale lanes holding one int16 s16 in both halves (s16 * 0x10001,
+//     as simd::subblock_scales8 makes them): the per-sub-block scale of Q4_K-style formats
+//     applied inside the dot. x86: pmaddubsw (exact: |2 * 127 * 128| < 2^15) then vpdpwssd
+//     (VNNI) or pmaddwd + add; elsewhere dot_u8s8 and a multiply by the low half.
 //
 // Both are exact (no saturation: |4 * 255 * 128| < 2^31) and wrap only if acc overflows
 // int32, on every arch. Implementations:
@@ -167,7 +172,49 @@ PACT_ALWAYS_INLINE VI dot_u8s8(VI acc, const VA& a, const VB& b, requires_arch<n
 }
 #endif
 
+template <class A, class VI, class VA, class VB>
+PACT_ALWAYS_INLINE VI dot_u8s8_scaled(VI acc, const VA& a, const VB& b, const VI& s, requires_arch<generic>) noexcept {
+  const VI s16 = (s << 16) >> 16;  // the low half, sign-extended (>> is arithmetic on int32)
+  return acc + dot_u8s8<A>(simd::zero<std::int32_t, A>(), a, b, A{}) * s16;
+}
+#if defined(PACT_TARGET_AVX2) || defined(PACT_TARGET_AVX512) || defined(PACT_TARGET_AVX512_VNNI)
+template <class A, class VI, class VA, class VB>
+PACT_ALWAYS_INLINE VI dot_u8s8_scaled(VI acc, const VA& a, const VB& b, const VI& s, requires_arch<avx2>) noexcept {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), s));
+}
+#endif
+#if defined(PACT_TARGET_AVX512) || defined(PACT_TARGET_AVX512_VNNI)
+template <class A, class VI, class VA, class VB>
+PACT_ALWAYS_INLINE VI dot_u8s8_scaled(VI acc, const VA& a, const VB& b, const VI& s, requires_arch<avx512>) noexcept {
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(a, b), s));
+}
+#endif
+#if defined(PACT_TARGET_AVX512_VNNI)
+template <class A, class VI, class VA, class VB>
+PACT_ALWAYS_INLINE VI dot_u8s8_scaled(VI acc, const VA& a, const VB& b, const VI& s, requires_arch<avx512_vnni>) noexcept {
+  __m512i c = acc;
+  const __m512i p = _mm512_maddubs_epi16(a, b);
+  const __m512i sv = s;
+  asm("vpdpwssd %2, %1, %0" : "+v"(c) : "v"(p), "v"(sv));
+  return c;
+}
+#endif
+
 }  // namespace detail
+
+/// acc[i] += s16(i) * sum_{j<4} a[4i+j] * b[4i+j]: a uint8 lanes < 128, b int8, s int32
+/// lanes of the form s16 * 0x10001 (exact).
+struct dot_u8s8_scaled_fn {
+template <class VI, class VA, class VB>
+PACT_ALWAYS_INLINE VI operator()(const VI& acc, const VA& a, const VB& b, const VI& s) const noexcept {
+  using A = arch_of<VI>;
+  static_assert(std::is_same_v<VI, vec<std::int32_t, A>> && std::is_same_v<VA, vec<std::uint8_t, A>> &&
+                    std::is_same_v<VB, vec<std::int8_t, A>>,
+                "dot_u8s8_scaled takes (int32 accumulators, uint8 lanes, int8 lanes, int32 scales) of one arch");
+  return detail::dot_u8s8_scaled<A>(acc, a, b, s, A{});
+}
+};
+inline constexpr dot_u8s8_scaled_fn dot_u8s8_scaled{};
 
 /// acc[i] += sum_{j<4} a[4i+j] * b[4i+j] with a as uint8 and b as int8 (exact).
 struct dot_u8s8_fn {

@@ -16,10 +16,12 @@
 //   load_u8_spread4<A>(ptrs): int32 lane j = *ptrs[j / 4] (per-block byte scales: E8M0).
 //   subblock_scales8<A>(sc8): for a super-block whose 128 quant bytes hold 8 sub-blocks of
 //     32 four-bit values the Q4_K way (bytes 32c..32c+31: low nibbles sub-block 2c, high
-//     nibbles 2c+1), the int32 lane scales of the dot products of its vector loads: result
-//     2t (low nibbles of load t, bytes tS..tS+S-1) lane j = sc8 byte 2*((tL + j) / 8),
-//     result 2t+1 (high nibbles) the byte after it. avx512: vpmovzxbd + 4 vpermd;
-//     avx2: 8 vpermd; narrower archs: broadcasts.
+//     nibbles 2c+1), the lane scales of the dot products of its vector loads, in
+//     dot_u8s8_scaled's form (byte value v as the int32 v * 0x10001): result 2t (low
+//     nibbles of load t, bytes tS..tS+S-1) lane j = sc8 byte 2*((tL + j) / 8), result
+//     2t+1 (high nibbles) the byte after it. avx512: punpcklbw + vpmovzxbw + 4 vpermd;
+//     avx2: 8 vpermd; narrower archs through memory.
+//   widen_u8x8<A>(b8): int32 lane j = byte j of b8 for j < min(lanes, 8), 0 above.
 //   fp16x2_to_float(w): the two fp16 halves of a 32-bit word (low half first) as floats
 //     (vcvtph2ps where F16C exists, the exact scalar decoder elsewhere).
 // All are exact data movement / conversion; every arch matches the generic loops.
@@ -90,10 +92,18 @@ PACT_ALWAYS_INLINE std::array<vec<std::int32_t, A>, 256 / lanes<std::uint8_t, A>
   for (std::size_t t = 0; t < T; ++t)
     for (std::size_t h = 0; h < 2; ++h) {
       alignas(64) std::int32_t lane[L];
-      for (std::size_t j = 0; j < L; ++j) lane[j] = static_cast<std::int32_t>((sc8 >> (8 * (2 * ((t * L + j) / 8) + h))) & 0xFF);
+      for (std::size_t j = 0; j < L; ++j)
+        lane[j] = static_cast<std::int32_t>(0x10001u * ((sc8 >> (8 * (2 * ((t * L + j) / 8) + h))) & 0xFF));
       out[2 * t + h] = load_aligned<A>(lane);
     }
   return out;
+}
+template <class A>
+PACT_ALWAYS_INLINE vec<std::int32_t, A> widen_u8x8(std::uint64_t b8, requires_arch<generic>) noexcept {
+  constexpr std::size_t L = lanes<std::int32_t, A>;
+  alignas(64) std::int32_t lane[L];
+  for (std::size_t j = 0; j < L; ++j) lane[j] = j < 8 ? static_cast<std::int32_t>((b8 >> (8 * j)) & 0xFF) : 0;
+  return load_aligned<A>(lane);
 }
 PACT_ALWAYS_INLINE std::array<float, 2> fp16x2_to_float(std::uint32_t w, requires_arch<generic>) noexcept {
   return {fp16_bits_to_float(static_cast<std::uint16_t>(w)), fp16_bits_to_float(static_cast<std::uint16_t>(w >> 16))};
@@ -160,11 +170,16 @@ PACT_ALWAYS_INLINE vec<std::int32_t, A> load_u8_spread4(const std::uint8_t* cons
 template <class A>
 PACT_ALWAYS_INLINE std::array<vec<std::int32_t, A>, 8> subblock_scales8(std::uint64_t sc8, requires_arch<avx2>) noexcept {
   // 32-byte loads: load t is chunk t, so each vector is one sub-block (2t, 2t + 1).
-  const __m256i s = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(sc8)));
+  const __m128i b = _mm_cvtsi64_si128(static_cast<long long>(sc8));
+  const __m256i s = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(b, b));  // int32 lane k = byte k * 0x10001
   std::array<vec<std::int32_t, A>, 8> out;
 #pragma GCC unroll 8
   for (int k = 0; k < 8; ++k) out[static_cast<std::size_t>(k)] = _mm256_permutevar8x32_epi32(s, _mm256_set1_epi32(k));
   return out;
+}
+template <class A>
+PACT_ALWAYS_INLINE vec<std::int32_t, A> widen_u8x8(std::uint64_t b8, requires_arch<avx2>) noexcept {
+  return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(b8)));
 }
 #endif
 
@@ -200,11 +215,16 @@ PACT_ALWAYS_INLINE vec<std::int32_t, A> load_u8_spread4(const std::uint8_t* cons
 template <class A>
 PACT_ALWAYS_INLINE std::array<vec<std::int32_t, A>, 4> subblock_scales8(std::uint64_t sc8, requires_arch<avx512>) noexcept {
   // 64-byte loads: load t covers chunks 2t (lanes 0-7) and 2t + 1 (lanes 8-15).
-  const __m512i s = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(sc8)));
+  const __m128i b = _mm_cvtsi64_si128(static_cast<long long>(sc8));
+  const __m512i s = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(b, b)));  // lane k = byte k * 0x10001
   return {_mm512_permutexvar_epi32(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2), s),
           _mm512_permutexvar_epi32(_mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3), s),
           _mm512_permutexvar_epi32(_mm512_setr_epi32(4, 4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6, 6), s),
           _mm512_permutexvar_epi32(_mm512_setr_epi32(5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7, 7), s)};
+}
+template <class A>
+PACT_ALWAYS_INLINE vec<std::int32_t, A> widen_u8x8(std::uint64_t b8, requires_arch<avx512>) noexcept {
+  return _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(b8)));
 }
 #endif
 
@@ -300,6 +320,14 @@ struct subblock_scales8_fn {
 };
 template <usable_arch A>
 inline constexpr subblock_scales8_fn<A> subblock_scales8{};
+
+/// Int32 lane j = byte j of b8 (j < 8), 0 in lanes 8 and up.
+template <usable_arch A>
+struct widen_u8x8_fn {
+  PACT_ALWAYS_INLINE vec<std::int32_t, A> operator()(std::uint64_t b8) const noexcept { return detail::widen_u8x8<A>(b8, A{}); }
+};
+template <usable_arch A>
+inline constexpr widen_u8x8_fn<A> widen_u8x8{};
 
 /// The two fp16 halves of w (low first) as floats, on arch A.
 template <usable_arch A>

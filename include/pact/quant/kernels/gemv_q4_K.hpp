@@ -4,13 +4,15 @@
 // over super-blocks sb of 256 elements, sub-blocks s of 32, with the exact integer sums
 // isum_s = sum_j q_w(j) * q_x(j) (4-bit q_w, unsigned, so dot_u8s8 takes it as is) and
 // xsum_s = sum_j q_x(j). The sub-block scales multiply the int32 lane sums before the one
-// int->float conversion per super-block (exact: a lane holds at most 16 * 4 * 15 * 127 * 63
-// < 2^23), so per super-block and row the f32 work is one conversion and one FMA.
+// int->float conversion per super-block (simd::dot_u8s8_scaled; exact: a lane holds at
+// most 16 * 4 * 15 * 128 * 63 < 2^23), so per super-block and row the f32 work is one
+// conversion and one FMA, plus one multiply and FMA for the 8 mins (lanes 0..7 of a vector
+// against the prepared -d_x * xsum_s; no horizontal sum until the row ends).
 //
 // Per call the activation is prepared once (q4k_activation): its bytes in the order the
 // weight loads produce (load t of S bytes covers qs[tS .. tS+S); byte o's low nibble is
-// element 64 * (o / 32) + o % 32, its high nibble the element 32 after that), d_x, and the
-// per-sub-block sums xsum_s, recomputed from the quants (the Q8_K bsums are not trusted).
+// element 64 * (o / 32) + o % 32, its high nibble the element 32 after that), d_x, and
+// -d_x * xsum_s per sub-block, recomputed from the quants (the Q8_K bsums are not trusted).
 // The row loop then streams weights only: 4 rows share the activation loads, the 12 scale
 // bytes are unpacked with four 32-bit masks (ggml's packing, quant/formats/ggml_blocks.hpp),
 // the lane scales come from simd::subblock_scales8, and the next row group is prefetched.
@@ -30,20 +32,24 @@ namespace quant_detail {
 
 /// Q8_K activations prepared for the Q4_K row kernel of arch A.
 struct q4k_activation {
-  aligned_buffer<std::int8_t> xq;    // per super-block: 256 bytes, load order (lo S, hi S per load)
-  aligned_buffer<float> xd;          // per super-block: d_x
-  aligned_buffer<std::int32_t> xsum; // per super-block: 8 sub-block sums of q_x
+  aligned_buffer<std::int8_t> xq;  // per super-block: 256 bytes, load order (lo S, hi S per load)
+  aligned_buffer<float> xd;        // per super-block: d_x
+  aligned_buffer<float> xmin;      // per super-block: min_vectors * L lanes, -d_x * xsum_s in lane s (0 past 8)
   index_t nsb = 0;
+  int min_vectors = 1;             // vectors that hold the 8 sub-block terms (1, or 2 on 4-lane archs)
 };
 
 template <class A>
 void prepare_q4k_activation(const quant::block_q8_K* x, index_t nsb, q4k_activation& out) {
   constexpr int S = static_cast<int>(simd::lanes<std::uint8_t, A>);
+  constexpr int L = static_cast<int>(simd::lanes<std::int32_t, A>);
+  constexpr int MV = L >= 8 ? 1 : 8 / L;
   const auto n = static_cast<std::size_t>(std::max<index_t>(1, nsb));
   out.xq.reserve_discard(256 * n);
   out.xd.reserve_discard(n);
-  out.xsum.reserve_discard(8 * n);
+  out.xmin.reserve_discard(static_cast<std::size_t>(MV * L) * n);
   out.nsb = nsb;
+  out.min_vectors = MV;
   for (index_t sb = 0; sb < nsb; ++sb) {
     const quant::block_q8_K& blk = x[sb];
     std::int8_t* q = out.xq.data() + 256 * sb;
@@ -55,10 +61,12 @@ void prepare_q4k_activation(const quant::block_q8_K* x, index_t nsb, q4k_activat
         q[2 * S * t + S + o] = blk.qs[element + 32];
       }
     out.xd[static_cast<std::size_t>(sb)] = blk.d;
-    for (int s = 0; s < 8; ++s) {
+    float* m = out.xmin.data() + MV * L * sb;
+    for (int lane = 0; lane < MV * L; ++lane) {
       std::int32_t sum = 0;
-      for (int j = 0; j < 32; ++j) sum += blk.qs[32 * s + j];
-      out.xsum[static_cast<std::size_t>(8 * sb + s)] = sum;
+      if (lane < 8)
+        for (int j = 0; j < 32; ++j) sum += blk.qs[32 * lane + j];
+      m[lane] = -blk.d * static_cast<float>(sum);
     }
   }
 }
@@ -88,16 +96,14 @@ PACT_ALWAYS_INLINE void gemv_q4k_rows(const quant::block_q4_K* const* rows, cons
   using VI = simd::vec<std::int32_t, A>;
   constexpr int S = static_cast<int>(simd::lanes<std::uint8_t, A>);
   constexpr int T = 128 / S;  // vector loads per super-block
+  constexpr int L = static_cast<int>(simd::lanes<std::int32_t, A>);
+  constexpr int MV = L >= 8 ? 1 : 8 / L;  // vectors holding the 8 sub-block mins
   VF acc[R];
-  float min_acc[R];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    acc[r] = simd::zero<float, A>();
-    min_acc[r] = 0.0f;
-  }
+  for (int r = 0; r < R; ++r) acc[r] = simd::zero<float, A>();
   for (index_t sb = 0; sb < x.nsb; ++sb) {
     const std::int8_t* xq = x.xq.data() + 256 * sb;
-    const std::int32_t* xsum = x.xsum.data() + 8 * sb;
+    const float* xmin = x.xmin.data() + MV * L * sb;
     const float xd = x.xd[static_cast<std::size_t>(sb)];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -115,22 +121,24 @@ PACT_ALWAYS_INLINE void gemv_q4k_rows(const quant::block_q4_K* const* rows, cons
         const auto w = simd::load<A>(b.qs + t * S);
         const auto x_lo = simd::load_aligned<A>(xq + 2 * S * t);
         const auto x_hi = simd::load_aligned<A>(xq + 2 * S * t + S);
-        const VI lo = simd::dot_u8s8(simd::zero<std::int32_t, A>(), simd::unpack_low_nibbles(w), x_lo);
-        const VI hi = simd::dot_u8s8(simd::zero<std::int32_t, A>(), simd::unpack_high_nibbles(w), x_hi);
-        sum = sum + lo * lane_scale[static_cast<std::size_t>(2 * t)] + hi * lane_scale[static_cast<std::size_t>(2 * t + 1)];
+        sum = simd::dot_u8s8_scaled(sum, simd::unpack_low_nibbles(w), x_lo, lane_scale[static_cast<std::size_t>(2 * t)]);
+        sum = simd::dot_u8s8_scaled(sum, simd::unpack_high_nibbles(w), x_hi, lane_scale[static_cast<std::size_t>(2 * t + 1)]);
       }
       std::uint32_t dbits;
       std::memcpy(&dbits, reinterpret_cast<const unsigned char*>(&b), 4);  // d (low half), dmin (high half)
       const auto d = simd::fp16x2_to_float<A>(dbits);
       acc[r] = simd::fma(simd::to_float(sum), simd::broadcast<A>(d[0] * xd), acc[r]);
-      std::int32_t msum = 0;
-#pragma GCC unroll 8
-      for (int s = 0; s < 8; ++s) msum += static_cast<std::int32_t>((sm.m >> (8 * s)) & 0xFF) * xsum[s];
-      min_acc[r] += d[1] * xd * static_cast<float>(msum);
+      // - dmin * d_x * sum_s m_s * xsum_s: lane s of xmin holds -d_x * xsum_s.
+      const VF dmin = simd::broadcast<A>(d[1]);
+#pragma GCC unroll 2
+      for (int i = 0; i < MV; ++i) {
+        const VF m = simd::to_float(simd::widen_u8x8<A>(sm.m >> (8 * L * i)));
+        acc[r] = simd::fma(m * simd::load_aligned<A>(xmin + L * i), dmin, acc[r]);
+      }
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) y[r] = simd::reduce_add(acc[r]) - min_acc[r];
+  for (int r = 0; r < R; ++r) y[r] = simd::reduce_add(acc[r]);
 }
 
 /// Rows [n0, n1) of y = W x (W: N rows of nsb super-blocks).
