@@ -27,6 +27,7 @@
 #include "pact/gemm.hpp"
 #include "pact/quant/gemm_q.hpp"
 #include "pact/quant/gemv_q.hpp"
+#include "pact/quant/gemv_fp8.hpp"
 #include "pact/quant/int8_gemm.hpp"
 #include "support/int8_peak.hpp"
 #include "support/peers.hpp"
@@ -192,7 +193,7 @@ void register_format_benchmarks() {
 }
 
 // ===================================================================== Kernels
-// int8 GEMM vs oneDNN, Q8_0/Q4_0/Q4_K/MXFP4/int8 GEMV with cold weights, batched Q4_0/Q8_0 GEMM.
+// int8 GEMM vs oneDNN, Q8_0/Q4_0/Q4_K/MXFP4/int8/FP8 GEMV with cold weights, batched Q4_0/Q8_0 GEMM.
 // Kernels: pact against oneDNN (when found) in one binary, same inputs.
 //   name: quant/<impl>/<format>/<M>x<N>x<K>/threads:<T>
 //   int8 GEMM counters: GOPS (2*M*N*K / s) and pct_peak of the measured vpdpbusd peak
@@ -390,6 +391,41 @@ void run_gemv_f32(benchmark::State& state, int N, int K, int threads) {
   state.SetLabel(std::to_string(copies) + " W copies");
 }
 
+/// FP8 weights with 128x128 block scales (DeepSeek-V3 layout) x f32 activations. The
+/// copies share one quantized matrix's codes and scales (quantizing 512 MB would dominate).
+template <class Fp8>
+void run_gemv_fp8(benchmark::State& state, int N, int K, int threads) {
+  const std::size_t nk = static_cast<std::size_t>(N) * static_cast<std::size_t>(K);
+  std::vector<float> w(nk);
+  for (std::size_t i = 0; i < nk; ++i) w[i] = std::sin(0.37f * static_cast<float>(i % 100003));
+  const auto W0 = pact::quant::quantize_fp8_128x128<Fp8>(w.data(), static_cast<std::size_t>(N), static_cast<std::size_t>(K),
+                                                          static_cast<std::size_t>(K));
+  const double bytes = static_cast<double>(nk);
+  const int copies = static_cast<int>(std::ceil(512e6 / bytes)) + 1;
+  std::vector<pact::quant::fp8_weights_128x128<Fp8>> W(static_cast<std::size_t>(copies));
+  for (auto& c : W) {
+    c.rows = W0.rows;
+    c.cols = W0.cols;
+    c.data.resize(W0.data.size());
+    c.scales.resize(W0.scales.size());
+    std::memcpy(c.data.data(), W0.data.data(), W0.data.size());
+    std::memcpy(c.scales.data(), W0.scales.data(), sizeof(float) * W0.scales.size());
+  }
+  std::vector<float> x(static_cast<std::size_t>(K)), y(static_cast<std::size_t>(N));
+  for (int k = 0; k < K; ++k) x[static_cast<std::size_t>(k)] = std::sin(0.1f * static_cast<float>(k));
+  pact::thread_pool pool(threads);
+  int copy = 0;
+  for (auto _ : state) {
+    pact::quant::gemv(W[static_cast<std::size_t>(copy)], std::span<const float>(x), std::span<float>(y), pool);
+    copy = (copy + 1) % copies;
+    benchmark::ClobberMemory();
+  }
+  const double peak = pact_bench::dram_read_gbps(threads);
+  state.counters["GBps"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = benchmark::Counter(bytes * 1e-9 * 100.0 / peak, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::to_string(copies) + " W copies");
+}
+
 /// Batched Q4_0 / Q8_0 GEMM (weights repacked once), GOPS = 2 M N K / s.
 template <class Block>
 void run_gemm_q(benchmark::State& state, int M, int N, int K, int threads) {
@@ -448,6 +484,8 @@ void register_all() {
       reg("pact/q8_0", run_gemv_q<pact::quant::block_q8_0>);
       reg("pact/q4_K", run_gemv_q<pact::quant::block_q4_K>);
       reg("pact/mxfp4", run_gemv_q<pact::quant::block_mxfp4>);
+      reg("pact/fp8_e4m3", run_gemv_fp8<pact::fp8_e4m3>);
+      reg("pact/fp8_e5m2", run_gemv_fp8<pact::fp8_e5m2>);
       reg("pact/int8", run_gemv_int8);
       reg("pact_f32_gemm/f32", run_gemv_f32);
     }

@@ -10,4 +10,5 @@
 // Quantized compute kernels (docs/quant.md, "Quantized kernels").
 #include <pact/quant/gemm_q.hpp>
 #include <pact/quant/gemv_q.hpp>
+#include <pact/quant/gemv_fp8.hpp>
 #include <pact/quant/int8_gemm.hpp>
