@@ -10,6 +10,7 @@ sum_exp_fn select_sum_exp() noexcept {
   __builtin_cpu_init();
   // Every extension the kernel's -march lets the compiler emit must be present: pact's
   // avx512 target needs F+BW+DQ+VL (+FMA); -march=haswell also implies BMI2 and F16C.
+  // [snippet dispatch_select]
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -21,6 +22,7 @@ sum_exp_fn select_sum_exp() noexcept {
     return &avx2::sum_exp;
   }
   return &sse2::sum_exp;  // SSE2 is part of x86-64
+  // [/snippet dispatch_select]
 }
 
 float sum_exp(const float* x, std::size_t n, const char** arch_name) {

@@ -4,8 +4,10 @@
 #include "sum_exp.hpp"
 #include "sum_exp_kernel.hpp"
 
+// [snippet dispatch_arch_check]
 static_assert(std::is_same_v<pact::simd::native_arch, pact::simd::avx2>,
               "kernel_avx2.cpp must be compiled with -march=haswell (pact::simd::native_arch != avx2)");
+// [/snippet dispatch_arch_check]
 
 namespace dispatch_demo::avx2 {
 float sum_exp(const float* x, std::size_t n, const char** arch_name) {
