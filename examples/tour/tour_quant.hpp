@@ -1,7 +1,8 @@
 #pragma once
 // Tour section: quantized weights. A decode step (M = 1) reads every weight once, so its
 // speed is DRAM bandwidth divided by bytes per weight: 4 bytes for f32, 1.06 for Q8_0,
-// 0.56 for Q4_0. The int8 GEMM table shows the compute side (VNNI on AVX512-VNNI).
+// 1 for FP8, 0.56 for Q4_0 and Q4_K, 0.53 for MXFP4. The int8 GEMM table shows the compute side (VNNI on AVX512-VNNI).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -15,29 +16,55 @@
 
 namespace tour {
 
-/// y = W x with cold quantized weights (rotated copies, > 256 MB together).
+/// y = W x with cold quantized weights (rotated copies, > 256 MB together). Copy 0 is
+/// quantized from floats (ggml's rules; on two threads), the others are byte copies of it.
 template <class Block>
 inline void quant_gemv_cold(report& rep, const char* impl, int n, int threads, int reps, int min_copies) {
-  const std::size_t nblk = static_cast<std::size_t>(n) * (n / 32);
+  using XBlock = pact::quant::gemv_activation_t<Block>;
+  const std::size_t nblk = static_cast<std::size_t>(n) * (static_cast<std::size_t>(n) / Block::elems);
   const double bytes = static_cast<double>(nblk * sizeof(Block));
   const int copies = std::max(min_copies, static_cast<int>(std::ceil(256e6 / bytes)));
-  std::vector<float> row(static_cast<std::size_t>(n));
+  std::vector<float> wf(static_cast<std::size_t>(n) * static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < wf.size(); ++i) wf[i] = std::sin(0.001f * static_cast<float>(i));
   std::vector<std::vector<Block>> w(static_cast<std::size_t>(copies), std::vector<Block>(nblk));
-  for (int c = 0; c < copies; ++c)
-    for (int r = 0; r < n; ++r) {
-      for (int k = 0; k < n; ++k) row[static_cast<std::size_t>(k)] = std::sin(0.001f * static_cast<float>(r * n + k + c));
-      pact::quant::quantize<Block>(std::span<const float>(row),
-                                   std::span<Block>(w[static_cast<std::size_t>(c)].data() + static_cast<std::size_t>(r) * (n / 32), static_cast<std::size_t>(n / 32)));
-    }
-  std::vector<float> x(static_cast<std::size_t>(n), 0.25f), y(static_cast<std::size_t>(n));
-  std::vector<pact::quant::block_q8_0> xq(static_cast<std::size_t>(n / 32));
-  pact::quant::quantize<pact::quant::block_q8_0>(std::span<const float>(x), std::span<pact::quant::block_q8_0>(xq));
   pact::thread_pool pool(threads);
+  pact::quant::quantize<Block>(std::span<const float>(wf), std::span<Block>(w[0]), pact::thread_pool(2));
+  for (int c = 1; c < copies; ++c) w[static_cast<std::size_t>(c)] = w[0];
+  std::vector<float> x(static_cast<std::size_t>(n), 0.25f), y(static_cast<std::size_t>(n));
+  std::vector<XBlock> xq(static_cast<std::size_t>(n) / XBlock::elems);
+  pact::quant::quantize<XBlock>(std::span<const float>(x), std::span<XBlock>(xq));
   int turn = 0;
   const std::string shape = "1x" + std::to_string(n) + "x" + std::to_string(n) + (min_copies > 1 ? " (cold)" : "");
   rep.add("quantized gemv", shape, impl, threads, 2.0 * n * n, bytes, true, [&] {
     pact::quant::gemv<Block>(std::span<const Block>(w[static_cast<std::size_t>(turn++ % copies)]), n, n,
-                             std::span<const pact::quant::block_q8_0>(xq), std::span<float>(y), pool);
+                             std::span<const XBlock>(xq), std::span<float>(y), pool);
+  }, reps);
+}
+
+/// The same with FP8 E4M3 weights and 128x128 block scales (DeepSeek-V3), f32 activations.
+inline void quant_gemv_cold_fp8(report& rep, int n, int threads, int reps, int min_copies) {
+  const auto N = static_cast<std::size_t>(n);
+  const double bytes = static_cast<double>(N * N);
+  const int copies = std::max(min_copies, static_cast<int>(std::ceil(256e6 / bytes)));
+  std::vector<float> wf(N * N);
+  for (std::size_t i = 0; i < wf.size(); ++i) wf[i] = std::sin(0.001f * static_cast<float>(i));
+  std::vector<pact::quant::fp8_weights_128x128<pact::fp8_e4m3>> w;
+  w.push_back(pact::quant::quantize_fp8_128x128<pact::fp8_e4m3>(wf.data(), N, N, N));
+  for (int c = 1; c < copies; ++c) {
+    pact::quant::fp8_weights_128x128<pact::fp8_e4m3> copy;
+    copy.rows = copy.cols = N;
+    copy.data.resize(N * N);
+    copy.scales.resize(w[0].scales.size());
+    std::copy(w[0].data.data(), w[0].data.data() + N * N, copy.data.data());
+    std::copy(w[0].scales.data(), w[0].scales.data() + w[0].scales.size(), copy.scales.data());
+    w.push_back(std::move(copy));
+  }
+  std::vector<float> x(N, 0.25f), y(N);
+  pact::thread_pool pool(threads);
+  int turn = 0;
+  const std::string shape = "1x" + std::to_string(n) + "x" + std::to_string(n) + (min_copies > 1 ? " (cold)" : "");
+  rep.add("quantized gemv", shape, "pact FP8 E4M3 128x128 (1 B/weight)", threads, 2.0 * n * n, bytes, true, [&] {
+    pact::quant::gemv(w[static_cast<std::size_t>(turn++ % copies)], std::span<const float>(x), std::span<float>(y), pool);
   }, reps);
 }
 
@@ -52,7 +79,10 @@ inline void quant_gemv_table(report& rep, int n, int threads, int reps, int min_
   int turn = 0;
   const std::string shape = "1x" + std::to_string(n) + "x" + std::to_string(n) + (min_copies > 1 ? " (cold)" : "");
   quant_gemv_cold<pact::quant::block_q4_0>(rep, "pact Q4_0 (0.56 B/weight)", n, threads, reps, min_copies);
+  quant_gemv_cold<pact::quant::block_q4_K>(rep, "pact Q4_K (0.56 B/weight)", n, threads, reps, min_copies);
+  quant_gemv_cold<pact::quant::block_mxfp4>(rep, "pact MXFP4 (0.53 B/weight)", n, threads, reps, min_copies);
   quant_gemv_cold<pact::quant::block_q8_0>(rep, "pact Q8_0 (1.06 B/weight)", n, threads, reps, min_copies);
+  quant_gemv_cold_fp8(rep, n, threads, reps, min_copies);
   rep.add("quantized gemv", shape, "pact f32 (4 B/weight)", threads, 2.0 * n * n, 4.0 * n * n, true, [&] {
     pact::gemm(1.0f, pact::make_row_major<const float>(x.data(), 1, n),
                pact::make_row_major<const float>(w[static_cast<std::size_t>(turn++ % copies)].data(), n, n).t(), 0.0f,
