@@ -2,3 +2,4 @@
 // Attention: flash attention (prefill and flash-decoding), GQA/MQA, masks and logit
 // variants, bf16/fp16 inputs and int8 / FP8 E4M3 KV caches. See docs/attention.md.
 #include "pact/attention/flash_attention.hpp"
+#include "pact/attention/mla.hpp"
