@@ -224,6 +224,36 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// ---- MLA decode (DeepSeek-V3: 128 heads, latent rank 512 + 64 RoPE dims) -----------------
+// Compute-bound (all heads share the cache): GFLOPS = 2 H Sq Skv (Dl + Dr) + 2 H Sq Skv Dl.
+void bench_mla_decode(benchmark::State& state, index_t heads, index_t kv_len, index_t sq, int threads) {
+  const index_t Dl = 512, Dr = 64;
+  std::vector<float> ql(static_cast<std::size_t>(sq * heads * Dl)), qr(static_cast<std::size_t>(sq * heads * Dr)),
+      ckv(static_cast<std::size_t>(kv_len * Dl)), kr(static_cast<std::size_t>(kv_len * Dr)), out(ql.size());
+  auto fill = [](std::vector<float>& v, float f) {
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(f * static_cast<float>(i % 9973));
+  };
+  fill(ql, 0.37f);
+  fill(qr, 0.11f);
+  fill(ckv, 0.23f);
+  fill(kr, 0.29f);
+  pact::mla_params p;
+  p.scale = 1.0f / std::sqrt(192.0f);
+  pact::thread_pool pool(threads);
+  for (auto _ : state) {
+    pact::mla_decode(pact::tensor_view<const float, 4>(ql.data(), {1, sq, heads, Dl}),
+                     pact::tensor_view<const float, 4>(qr.data(), {1, sq, heads, Dr}),
+                     pact::tensor_view<const float, 3>(ckv.data(), {1, kv_len, Dl}),
+                     pact::tensor_view<const float, 3>(kr.data(), {1, kv_len, Dr}),
+                     pact::tensor_view<float, 4>(out.data(), {1, sq, heads, Dl}), p, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double flops = 2.0 * static_cast<double>(heads * sq * kv_len) * static_cast<double>(2 * Dl + Dr);
+  set_counters<pact::thread_pool>(state, flops, threads);
+  const double bytes = 4.0 * static_cast<double>(kv_len * (Dl + Dr));
+  state.counters["GBps"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void register_all() {
   auto reg = [](const std::string& name, auto fn) {
     return benchmark::RegisterBenchmark(name.c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -252,6 +282,9 @@ void register_all() {
         reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
             [c, threads](benchmark::State& st) { bench_decode_pact(st, c, threads); });
       }
+    for (index_t kv : {1024, 4096, 16384})
+      reg("attention/pact/mla_decode_h128_kv" + std::to_string(kv) + "/threads:" + std::to_string(threads),
+          [kv, threads](benchmark::State& st) { bench_mla_decode(st, 128, kv, 1, threads); });
   }
   const prefill_case small{1024, 128, 1, 1, false};
   reg("attention/naive/" + small.name() + "/threads:1", [small](benchmark::State& st) { bench_prefill_naive(st, small); })
