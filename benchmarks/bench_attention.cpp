@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pact/attention.hpp"
+#include "pact/quant/ggml.hpp"
 #include "support/machine_peak.hpp"
 #include "support/peers.hpp"
 
@@ -133,13 +134,14 @@ void bench_prefill_composed(benchmark::State& state, prefill_case c, int threads
 #endif
 
 // ---- decode ----------------------------------------------------------------------------
-enum class kv_dtype { f32, bf16, int8, fp8 };
+enum class kv_dtype { f32, bf16, int8, fp8, q8_0 };
 const char* dtype_name(kv_dtype t) {
   switch (t) {
     case kv_dtype::f32: return "f32";
     case kv_dtype::bf16: return "bf16";
     case kv_dtype::int8: return "int8";
     case kv_dtype::fp8: return "fp8";
+    case kv_dtype::q8_0: return "q8_0";
   }
   return "?";
 }
@@ -157,13 +159,14 @@ struct kv_copies {
 
 void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   const std::size_t n = static_cast<std::size_t>(c.kv_len * c.hkv * c.d);
-  std::size_t bytes_per = 0;
+  double bytes_per = 1;
   switch (c.dtype) {
     case kv_dtype::f32: bytes_per = 4; break;
     case kv_dtype::bf16: bytes_per = 2; break;
+    case kv_dtype::q8_0: bytes_per = 34.0 / 32.0; break;
     default: bytes_per = 1; break;
   }
-  const double kv_bytes = 2.0 * static_cast<double>(n * bytes_per);
+  const double kv_bytes = 2.0 * static_cast<double>(n) * bytes_per;
   // Enough copies to cycle through > 96 MiB so the 35 MiB L3 never holds the next one.
   const std::size_t copies = std::max<std::size_t>(2, static_cast<std::size_t>(96.0 * (1 << 20) / kv_bytes) + 1);
   const auto src = random_floats(n, 7);
@@ -205,6 +208,13 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
       };
     };
     loop(mk(ks), mk(vs));
+  } else if (c.dtype == kv_dtype::q8_0) {
+    std::vector<pact::quant::block_q8_0> b(n / 32);
+    pact::quant::quantize<pact::quant::block_q8_0>(std::span<const float>(src), std::span<pact::quant::block_q8_0>(b));
+    std::vector<std::vector<pact::quant::block_q8_0>> ks(copies, b), vs(copies, b);
+    const std::array<index_t, 4> bext{1, c.kv_len, c.hkv, c.d / 32};
+    loop([&](std::size_t i) { return pact::q8_0_kv{pact::tensor_view<const pact::quant::block_q8_0, 4>(ks[i].data(), bext)}; },
+         [&](std::size_t i) { return pact::q8_0_kv{pact::tensor_view<const pact::quant::block_q8_0, 4>(vs[i].data(), bext)}; });
   } else {
     std::vector<pact::fp8_e4m3> b(n);
     for (std::size_t i = 0; i < n; ++i) b[i] = pact::fp8_e4m3(src[i] * 127.0f);
@@ -277,7 +287,7 @@ void register_all() {
 #endif
           }
     for (index_t kv : {1024, 4096, 16384, 32768})
-      for (kv_dtype t : {kv_dtype::f32, kv_dtype::bf16, kv_dtype::int8, kv_dtype::fp8}) {
+      for (kv_dtype t : {kv_dtype::f32, kv_dtype::bf16, kv_dtype::int8, kv_dtype::fp8, kv_dtype::q8_0}) {
         const decode_case c{kv, 128, 32, 8, t};
         reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
             [c, threads](benchmark::State& st) { bench_decode_pact(st, c, threads); });

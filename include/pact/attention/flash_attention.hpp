@@ -40,6 +40,20 @@ struct kv_traits<quantized_kv<T>> {
       throw error(errc::invalid_shape, string("attention: ") + what + " scales must be [batch, kv_heads, blocks]");
   }
 };
+template <>
+struct kv_traits<q8_0_kv> {
+  using value = quant::block_q8_0;
+  static const tensor_view<const quant::block_q8_0, 4>& memory(const q8_0_kv& q) { return q.blocks; }
+  static std::array<index_t, 4> shape(const q8_0_kv& q) {
+    const auto& e = q.blocks.extents();
+    return {e[0], e[1], e[2], e[3] * 32};  // extents were validated: e[3] * 32 fits (its bytes do)
+  }
+  static void validate_extra(const q8_0_kv& q, const char* what) {
+    using std::string;
+    if (q.blocks.extent(3) > 1 && q.blocks.stride(3) != 1)
+      throw error(errc::bad_stride, string("attention: ") + what + " Q8_0 blocks of a row must be contiguous (stride 1)");
+  }
+};
 template <class T>
 struct kv_traits<paged_kv_view<T>> {
   using value = T;
@@ -109,7 +123,7 @@ bool overlaps(const tensor_view<T, 4>& a, const tensor_view<U, 4>& b) {
 /// softmax(scale * Q K^T + masks) V for every (batch, query head), FlashAttention-2 style.
 ///   q [batch, Sq, q_heads, dim], k and v [batch, Skv, kv_heads, dim], o [batch, Sq, q_heads, dim];
 ///   any positive strides. q/o: float, bf16 or fp16; k/v: the same, or quantized_kv<int8_t /
-///   fp8_e4m3>, or paged_kv_view<float / bf16 / fp16> (a paged cache). q_heads must be a multiple of kv_heads (GQA; kv_heads == 1 is MQA): query head
+///   fp8_e4m3>, or q8_0_kv (ggml Q8_0 blocks), or paged_kv_view<float / bf16 / fp16> (a paged cache). q_heads must be a multiple of kv_heads (GQA; kv_heads == 1 is MQA): query head
 ///   h reads KV head h / (q_heads / kv_heads). Extra memory is O(tile) per thread, plus
 ///   batch * q_heads * Sq * kv_splits * (dim + 2) floats when kv_splits > 1.
 /// Errors: invalid_shape (extents disagree, heads not dividing, option sizes), null_pointer,

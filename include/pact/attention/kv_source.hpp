@@ -1,13 +1,15 @@
 #pragma once
 // Where K and V rows come from, and how a tile of them becomes f32 rows for the
 // microkernels. Dense f32 rows with a unit element stride are read in place; everything
-// else (bf16/fp16, int8 or FP8 E4M3 with scales, partial tiles) is converted into an
+// else (bf16/fp16, int8 or FP8 E4M3 with scales, Q8_0 blocks, partial tiles) is converted into an
 // O(tile) buffer of block_kv rows while the tile is loaded — never a full-size copy.
 #include <array>
 #include <cstdint>
 #include <type_traits>
 
 #include "pact/core/tensor_view.hpp"
+#include "pact/quant/formats/ggml_blocks.hpp"
+#include "pact/simd/ops_int8_gemv.hpp"
 #include "pact/simd/ops_kv.hpp"
 #include "pact/simd/simd.hpp"
 #include "pact/types/bf16.hpp"
@@ -27,6 +29,14 @@ struct quantized_kv {
   tensor_view<const T, 4> values{};
   tensor_view<const float, 3> scales{};
   index_t block_tokens = 0;
+};
+
+/// A K or V cache in ggml's Q8_0 blocks (llama.cpp's `q8_0` cache type): blocks
+/// [batch, seq, kv_heads, head_dim / 32] of quant::block_q8_0, each 32 consecutive values
+/// of a row sharing one fp16 scale (value = d * qs[j]). The head dim is 32 * extent(3);
+/// a row's blocks must be contiguous (stride 1 along the last extent).
+struct q8_0_kv {
+  tensor_view<const quant::block_q8_0, 4> blocks{};
 };
 
 namespace attention_detail {
@@ -212,6 +222,49 @@ struct quantized_kv_source {
   }
 };
 
+/// Q8_0 K or V: each row's blocks are widened and multiplied by their fp16 scale while
+/// the tile is loaded (the scale varies along the row, so it cannot be folded into q or
+/// the scores as the per-token int8 scales are).
+struct q8_0_kv_source {
+  q8_0_kv q;
+
+  index_t batch() const noexcept { return q.blocks.extent(0); }
+  index_t seq() const noexcept { return q.blocks.extent(1); }
+  index_t heads() const noexcept { return q.blocks.extent(2); }
+  index_t dim() const noexcept { return 32 * q.blocks.extent(3); }
+
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(&q.blocks(b, pos, h, 0));
+    const index_t bytes = q.blocks.extent(3) * static_cast<index_t>(sizeof(quant::block_q8_0));
+    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+  }
+
+  static constexpr bool has_scales = false;  ///< the block scales are applied in row()
+
+  template <class A, index_t D = 0, bool Scaled = true>
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
+    constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
+    static_assert(32 % L == 0, "q8_0_kv: a block must be a whole number of float vectors");
+    const index_t nb = D > 0 ? D / 32 : q.blocks.extent(3);
+    const quant::block_q8_0* blk = &q.blocks(b, pos, h, 0);
+#pragma GCC unroll 8
+    for (index_t i = 0; i < nb; ++i) {
+      const auto d = simd::broadcast<A>(simd::fp16x2_to_float<A>(blk[i].d.bits)[0]);
+#pragma GCC unroll 8
+      for (index_t c = 0; c < 32; c += L) simd::store(dst + 32 * i + c, simd::load_i8_f32<A>(blk[i].qs + c) * d);
+    }
+    for (index_t c = 32 * nb; c < ldb; ++c) dst[c] = 0.0f;
+  }
+
+  template <class A>
+  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
+    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
+    for (index_t j = n; j < rows; ++j)
+      for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
+    return {buf, ldb};
+  }
+};
+
 template <class T>
 auto make_kv_source(const tensor_view<T, 4>& t, const rope_angles* rope = nullptr) {
   return dense_kv<std::remove_const_t<T>>{tensor_view<const std::remove_const_t<T>, 4>(t), rope};
@@ -220,6 +273,7 @@ template <class T>
 auto make_kv_source(const quantized_kv<T>& q, const rope_angles* = nullptr) {
   return quantized_kv_source<T>{q};
 }
+inline auto make_kv_source(const q8_0_kv& q, const rope_angles* = nullptr) { return q8_0_kv_source{q}; }
 
 }  // namespace attention_detail
 PACT_NAMESPACE_END
