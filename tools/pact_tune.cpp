@@ -1,4 +1,5 @@
-// pact_tune: searches the GEMM policy space on this machine and writes a policy header.
+// pact_tune: searches the GEMM policy space and the attention tile sizes on this machine
+// and writes a policy header.
 //
 //   pact_tune [--quick] [--rounds N] [--max-candidates N] [--out pact_tuned.hpp]
 //
@@ -29,6 +30,7 @@
 #include <tuple>
 #include <vector>
 
+#include "pact/attention.hpp"
 #include "pact/gemm.hpp"
 
 namespace {
@@ -147,6 +149,69 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// ---- attention tiles ------------------------------------------------------------------
+// Candidates block_q x block_kv for pact::attention, timed on a causal GQA prefill (8 query
+// heads over 2 KV heads, d = 128; --quick: seq 128) with HeadDim = 128 fixed, which runs
+// the same kernel the runtime-head-dim policy dispatches to at d = 128; the header then
+// records attention_config<block_q, block_kv> (any head dim).
+struct attention_candidate {
+  int block_q, block_kv;
+  std::function<void()> run;
+  std::vector<double> samples;
+  double score = 0;
+};
+
+struct attention_problem {
+  pact::index_t seq, heads = 8, kv_heads = 2, dim = 128;
+  std::vector<float> q, k, v, o;
+  explicit attention_problem(pact::index_t s) : seq(s) {
+    std::mt19937 g(7);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    auto fill = [&](std::vector<float>& x, pact::index_t n) {
+      x.resize(static_cast<std::size_t>(n));
+      for (auto& e : x) e = u(g);
+    };
+    fill(q, seq * heads * dim);
+    fill(k, seq * kv_heads * dim);
+    fill(v, seq * kv_heads * dim);
+    o.resize(q.size());
+  }
+  double flops() const { return 2.0 * static_cast<double>(heads) * static_cast<double>(seq * seq) * static_cast<double>(dim); }  // causal: half of 4 S^2 d
+};
+
+template <int BQ, int BKV>
+attention_candidate make_attention_candidate(attention_problem& p) {
+  attention_candidate c{BQ, BKV, {}, {}, 0};
+  c.run = [&p] {
+    pact::attention_params opt;
+    opt.causal = true;
+    pact::attention<pact::attention_config<BQ, BKV, 128>>(
+        pact::tensor_view<const float, 4>(p.q.data(), {1, p.seq, p.heads, p.dim}),
+        pact::tensor_view<const float, 4>(p.k.data(), {1, p.seq, p.kv_heads, p.dim}),
+        pact::tensor_view<const float, 4>(p.v.data(), {1, p.seq, p.kv_heads, p.dim}),
+        pact::tensor_view<float, 4>(p.o.data(), {1, p.seq, p.heads, p.dim}), opt);
+  };
+  return c;
+}
+
+/// The default (64 x 64) first.
+std::vector<attention_candidate> attention_space(attention_problem& p) {
+  std::vector<attention_candidate> c;
+  c.push_back(make_attention_candidate<64, 64>(p));
+  c.push_back(make_attention_candidate<32, 64>(p));
+  c.push_back(make_attention_candidate<64, 128>(p));
+  c.push_back(make_attention_candidate<128, 64>(p));
+  c.push_back(make_attention_candidate<128, 128>(p));
+  c.push_back(make_attention_candidate<64, 32>(p));
+  return c;
+}
+
+double time_call(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,6 +259,24 @@ int main(int argc, char** argv) {
   std::printf("\nchosen: mr=%d nr=%d kc=%ld mc=%ld nc=%ld order=%s prefetch=%d, %.1f%% over the default\n", best->mr, best->nr,
               best->kc, best->mc, best->nc, order_name(best->order), best->prefetch, 100.0 * (best->score / cands.front().score - 1));
 
+  // Attention tiles, interleaved the same way.
+  attention_problem ap(quick ? 128 : 1024);
+  auto acands = attention_space(ap);
+  if (acands.size() > max_candidates) acands.resize(max_candidates);
+  for (auto& c : acands) c.run();  // warm-up
+  for (int r = 0; r < rounds; ++r)
+    for (auto& c : acands) c.samples.push_back(time_call(c.run));
+  for (auto& c : acands) c.score = ap.flops() / median(c.samples) / 1e9;
+  const auto abest = std::max_element(acands.begin(), acands.end(),
+                                      [](const attention_candidate& x, const attention_candidate& y) { return x.score < y.score; });
+  std::printf("\n  attention, causal prefill %ld tokens, 8/2 heads, d 128\n  %-8s %-8s %s\n", static_cast<long>(ap.seq), "block_q",
+              "block_kv", "GFLOP/s (median)");
+  for (const auto& c : acands)
+    std::printf("  %-8d %-8d %.1f%s%s\n", c.block_q, c.block_kv, c.score, &c == &acands.front() ? "  (default)" : "",
+                &c == &*abest ? "  <- chosen" : "");
+  std::printf("\nchosen attention: block_q=%d block_kv=%d, %.1f%% over the default\n", abest->block_q, abest->block_kv,
+              100.0 * (abest->score / acands.front().score - 1));
+
   std::ofstream f(out);
   const std::time_t now = std::time(nullptr);
   char date[32];
@@ -207,7 +290,12 @@ int main(int argc, char** argv) {
     << "template <>\nstruct pact::tuning::tuned_gemm_policy<pact::simd::" << A::name << ", float>\n"
     << "    : pact::gemm_config<pact::simd::" << A::name << ", float, " << best->mr << ", " << best->nr << ", " << best->kc
     << ", " << best->mc << ", " << best->nc << ", pact::gemm_loop_order::" << order_name(best->order) << ", " << best->prefetch
-    << "> {};\n";
+    << "> {};\n\n"
+    << "// Attention tiles (causal prefill, " << ap.seq << " tokens): " << abest->score << " GFLOP/s; the default: "
+    << acands.front().score << " GFLOP/s.\n"
+    << "#include \"pact/tuning/attention_defaults.hpp\"\n\n"
+    << "template <>\nstruct pact::tuning::tuned_attention_policy<pact::simd::" << A::name << ">\n"
+    << "    : pact::attention_config<" << abest->block_q << ", " << abest->block_kv << ", 0, pact::simd::" << A::name << "> {};\n";
   std::printf("wrote %s\n", out.c_str());
   return 0;
 }

@@ -10,15 +10,22 @@ if(NOT tune_out MATCHES "chosen: mr=([0-9]+) nr=([0-9]+) kc=([0-9]+) mc=([0-9]+)
   message(FATAL_ERROR "no 'chosen:' line in the tuner's output")
 endif()
 set(expected "mr=${CMAKE_MATCH_1} nr=${CMAKE_MATCH_2} kc=${CMAKE_MATCH_3} mc=${CMAKE_MATCH_4} nc=${CMAKE_MATCH_5} prefetch=${CMAKE_MATCH_7}")
+if(NOT tune_out MATCHES "chosen attention: block_q=([0-9]+) block_kv=([0-9]+)")
+  message(FATAL_ERROR "no 'chosen attention:' line in the tuner's output")
+endif()
+string(APPEND expected " block_q=${CMAKE_MATCH_1} block_kv=${CMAKE_MATCH_2}")
 
 file(WRITE ${OUT}/check_tuned.cpp [=[
 #include <cstdio>
 #include <vector>
 #include "pact/gemm.hpp"
+#include "pact/tuning/attention_defaults.hpp"
 int main() {
   using P = pact::default_gemm_policy_t<float>;
-  std::printf("mr=%d nr=%d kc=%ld mc=%ld nc=%ld prefetch=%d\n", P::mr, P::nr, static_cast<long>(P::kc),
-              static_cast<long>(P::mc), static_cast<long>(P::nc), pact::prefetch_b_of<P>);
+  using AP = pact::default_attention_policy_t<>;
+  std::printf("mr=%d nr=%d kc=%ld mc=%ld nc=%ld prefetch=%d block_q=%ld block_kv=%ld\n", P::mr, P::nr, static_cast<long>(P::kc),
+              static_cast<long>(P::mc), static_cast<long>(P::nc), pact::prefetch_b_of<P>, static_cast<long>(AP::block_q),
+              static_cast<long>(AP::block_kv));
   // And the tuned policy computes: 70 x 50 x 90 against a plain loop.
   const int M = 70, N = 50, K = 90;
   std::vector<float> a(M * K), b(K * N), c(M * N);

@@ -8,6 +8,7 @@
 #include "pact/attention/paged_kv.hpp"
 #include "pact/attention/rope.hpp"
 #include "pact/attention/run_attention.hpp"
+#include "pact/tuning/attention_defaults.hpp"
 
 PACT_NAMESPACE_BEGIN
 namespace attention_detail {
@@ -128,7 +129,7 @@ bool overlaps(const tensor_view<T, 4>& a, const tensor_view<U, 4>& b) {
 ///   batch * q_heads * Sq * kv_splits * (dim + 2) floats when kv_splits > 1.
 /// Errors: invalid_shape (extents disagree, heads not dividing, option sizes), null_pointer,
 /// bad_stride, aliasing (o overlaps an input), invalid_argument (options out of range).
-template <attention_policy Policy = attention_config<>, class QT, class KIn, class VIn, class OT, executor E = serial>
+template <attention_policy Policy = default_attention_policy_t<>, class QT, class KIn, class VIn, class OT, executor E = serial>
   requires attention_detail::kv_input<KIn> && attention_detail::kv_input<VIn>
 void attention(tensor_view<QT, 4> q, const KIn& k, const VIn& v, tensor_view<OT, 4> o, const attention_params& opt = {},
                const E& exec = {}) {
