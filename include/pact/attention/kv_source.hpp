@@ -118,6 +118,17 @@ struct f32_rows {
   index_t row_stride;
 };
 
+/// Rows [j0, j0 + n) of (b, h) converted by src.row() into buf (ldb floats per row), rows
+/// n..rows-1 zero: the tile of every source that cannot be read in place.
+template <class A, class Source>
+PACT_ALWAYS_INLINE f32_rows convert_tile(const Source& src, index_t b, index_t h, index_t j0, index_t n, index_t rows, float* buf,
+                                         index_t ldb) noexcept {
+  for (index_t j = 0; j < n; ++j) src.template row<A>(b, h, j0 + j, buf + j * ldb, ldb);
+  for (index_t j = n; j < rows; ++j)
+    for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
+  return {buf, ldb};
+}
+
 /// Dense K or V of f32 / bf16 / fp16: [batch, seq, kv_heads, head_dim].
 template <class T>
 struct dense_kv {
@@ -165,10 +176,7 @@ struct dense_kv {
       if (rope == nullptr && rows == n && t.stride(3) == 1 && t.stride(1) == d && (!need_padded_cols || d == ldb))
         return {&t(b, j0, h, 0), t.stride(1)};
     }
-    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
-    for (index_t j = n; j < rows; ++j)
-      for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
-    return {buf, ldb};
+    return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
   }
 };
 
@@ -215,10 +223,7 @@ struct quantized_kv_source {
 
   template <class A>
   f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
-    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
-    for (index_t j = n; j < rows; ++j)
-      for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
-    return {buf, ldb};
+    return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
   }
 };
 
@@ -258,10 +263,7 @@ struct q8_0_kv_source {
 
   template <class A>
   f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
-    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
-    for (index_t j = n; j < rows; ++j)
-      for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
-    return {buf, ldb};
+    return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
   }
 };
 

@@ -183,10 +183,7 @@ struct paged_kv_source {
   }
   template <class A>
   f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
-    for (index_t j = 0; j < n; ++j) row<A>(b, h, j0 + j, buf + j * ldb, ldb);
-    for (index_t j = n; j < rows; ++j)
-      for (index_t c = 0; c < ldb; ++c) buf[j * ldb + c] = 0.0f;
-    return {buf, ldb};
+    return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
   }
 };
 
