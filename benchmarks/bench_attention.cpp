@@ -234,6 +234,56 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// ---- varlen: 8 prefill sequences of different lengths, packed, vs the same batch padded ----
+// GFLOPS counts the useful work only (sum over sequences, causal halved), so the padded
+// entry shows what padding to the longest sequence costs.
+const std::vector<index_t> varlen_lengths{1024, 512, 256, 128, 64, 700, 300, 1000};
+double varlen_useful_flops(index_t d, index_t hq) {
+  double f = 0;
+  for (index_t s : varlen_lengths) f += 2.0 * static_cast<double>(s) * static_cast<double>(s) * static_cast<double>(d * hq);
+  return f;
+}
+
+void bench_varlen_pact(benchmark::State& state, index_t d, index_t hq, index_t hkv, int threads) {
+  std::vector<index_t> cu{0};
+  for (index_t s : varlen_lengths) cu.push_back(cu.back() + s);
+  const index_t total = cu.back();
+  const auto q = random_floats(static_cast<std::size_t>(total * hq * d), 1);
+  const auto k = random_floats(static_cast<std::size_t>(total * hkv * d), 2);
+  const auto v = random_floats(static_cast<std::size_t>(total * hkv * d), 3);
+  std::vector<float> o(q.size());
+  pact::attention_params p;
+  p.causal = true;
+  pact::thread_pool pool(threads);
+  for (auto _ : state) {
+    pact::attention_varlen(pact::tensor_view<const float, 3>(q.data(), {total, hq, d}),
+                           pact::tensor_view<const float, 3>(k.data(), {total, hkv, d}),
+                           pact::tensor_view<const float, 3>(v.data(), {total, hkv, d}),
+                           pact::tensor_view<float, 3>(o.data(), {total, hq, d}), cu, cu, p, pool);
+    benchmark::DoNotOptimize(o.data());
+  }
+  set_counters<pact::thread_pool>(state, varlen_useful_flops(d, hq), threads);
+}
+
+void bench_varlen_padded(benchmark::State& state, index_t d, index_t hq, index_t hkv, int threads) {
+  const index_t B = static_cast<index_t>(varlen_lengths.size()), S = 1024;
+  const auto q = random_floats(static_cast<std::size_t>(B * S * hq * d), 1);
+  const auto k = random_floats(static_cast<std::size_t>(B * S * hkv * d), 2);
+  const auto v = random_floats(static_cast<std::size_t>(B * S * hkv * d), 3);
+  std::vector<float> o(q.size());
+  pact::attention_params p;
+  p.causal = true;
+  pact::thread_pool pool(threads);
+  for (auto _ : state) {
+    pact::attention(pact::tensor_view<const float, 4>(q.data(), {B, S, hq, d}),
+                    pact::tensor_view<const float, 4>(k.data(), {B, S, hkv, d}),
+                    pact::tensor_view<const float, 4>(v.data(), {B, S, hkv, d}),
+                    pact::tensor_view<float, 4>(o.data(), {B, S, hq, d}), p, pool);
+    benchmark::DoNotOptimize(o.data());
+  }
+  set_counters<pact::thread_pool>(state, varlen_useful_flops(d, hq), threads);
+}
+
 // ---- MLA decode (DeepSeek-V3: 128 heads, latent rank 512 + 64 RoPE dims) -----------------
 // Compute-bound (all heads share the cache): GFLOPS = 2 H Sq Skv (Dl + Dr) + 2 H Sq Skv Dl.
 void bench_mla_decode(benchmark::State& state, index_t heads, index_t kv_len, index_t sq, int threads) {
@@ -292,6 +342,11 @@ void register_all() {
         reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
             [c, threads](benchmark::State& st) { bench_decode_pact(st, c, threads); });
       }
+    const std::string t = "/threads:" + std::to_string(threads);
+    reg("attention/pact/varlen8_total3984_d128_h32kv8_causal" + t,
+        [threads](benchmark::State& st) { bench_varlen_pact(st, 128, 32, 8, threads); });
+    reg("attention/pact/padded8_s1024_d128_h32kv8_causal" + t,
+        [threads](benchmark::State& st) { bench_varlen_padded(st, 128, 32, 8, threads); });
     for (index_t kv : {1024, 4096, 16384})
       reg("attention/pact/mla_decode_h128_kv" + std::to_string(kv) + "/threads:" + std::to_string(threads),
           [kv, threads](benchmark::State& st) { bench_mla_decode(st, 128, kv, 1, threads); });

@@ -4,3 +4,4 @@
 // (attention/mla.hpp). See docs/attention.md.
 #include "pact/attention/flash_attention.hpp"
 #include "pact/attention/mla.hpp"
+#include "pact/attention/varlen.hpp"

@@ -59,7 +59,7 @@ double run_case(const shape& s, const pact::attention_params& p, const ref_optio
 
 template <class A>
 class AttentionPrefill : public ::testing::Test {};
-TYPED_TEST_SUITE(AttentionPrefill, pact_test::compiled_archs, pact_test::arch_name);
+TYPED_TEST_SUITE(AttentionPrefill, pact_test::float_archs, pact_test::arch_name);
 
 TYPED_TEST(AttentionPrefill, PlainAcrossTailSizes) {
   // block 64 x 64: lengths 1 .. 2 tiles + 1 and odd sizes, several head dims.

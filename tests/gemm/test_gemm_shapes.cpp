@@ -9,7 +9,7 @@ using pact_test::test_matrix;
 
 template <class A>
 class GemmArch : public ::testing::Test {};
-TYPED_TEST_SUITE(GemmArch, pact_test::compiled_archs, pact_test::arch_name);
+TYPED_TEST_SUITE(GemmArch, pact_test::float_archs, pact_test::arch_name);
 
 template <class P, class T = float>
 void run_case(pact::index_t M, pact::index_t N, pact::index_t K, int la, int lb, int lc, pact::index_t pad, double alpha,

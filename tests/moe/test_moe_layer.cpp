@@ -7,7 +7,7 @@ using namespace pact_test::moe_layer;
 
 template <class A>
 class MoeLayerArch : public ::testing::Test {};
-TYPED_TEST_SUITE(MoeLayerArch, pact_test::compiled_archs, pact_test::arch_name);
+TYPED_TEST_SUITE(MoeLayerArch, pact_test::float_archs, pact_test::arch_name);
 
 /// Every routing policy x weight format/layout x token count, against the reference.
 TYPED_TEST(MoeLayerArch, MatchesReference) {

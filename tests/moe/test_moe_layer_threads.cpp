@@ -11,7 +11,7 @@ using namespace pact_test::moe_layer;
 
 template <class A>
 class MoeLayerThreadsArch : public ::testing::Test {};
-TYPED_TEST_SUITE(MoeLayerThreadsArch, pact_test::compiled_archs, pact_test::arch_name);
+TYPED_TEST_SUITE(MoeLayerThreadsArch, pact_test::float_archs, pact_test::arch_name);
 
 TYPED_TEST(MoeLayerThreadsArch, IdenticalForEveryThreadCount) {
   using P = pact::tuning::default_gemm_policy<TypeParam, float>;
