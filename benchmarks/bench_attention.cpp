@@ -51,6 +51,7 @@ void set_counters(benchmark::State& state, double flops, int threads) {
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
+template <class Policy = pact::default_attention_policy_t<>>
 void bench_prefill_pact(benchmark::State& state, prefill_case c, int threads) {
   const auto q = random_floats(static_cast<std::size_t>(c.seq * c.hq * c.d), 1);
   const auto k = random_floats(static_cast<std::size_t>(c.seq * c.hkv * c.d), 2);
@@ -63,7 +64,7 @@ void bench_prefill_pact(benchmark::State& state, prefill_case c, int threads) {
   p.causal = c.causal;
   pact::thread_pool pool(threads);
   for (auto _ : state) {
-    pact::attention(qv, kv, vv, ov, p, pool);
+    pact::attention<Policy>(qv, kv, vv, ov, p, pool);
     benchmark::DoNotOptimize(o.data());
   }
   set_counters<pact::thread_pool>(state, c.flops(), threads);
@@ -157,6 +158,7 @@ struct kv_copies {
   std::vector<std::vector<T>> k, v;
 };
 
+template <class Policy = pact::default_attention_policy_t<>>
 void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   const std::size_t n = static_cast<std::size_t>(c.kv_len * c.hkv * c.d);
   double bytes_per = 1;
@@ -182,7 +184,7 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   std::size_t it = 0;
   auto loop = [&](auto make_k, auto make_v) {
     for (auto _ : state) {
-      pact::attention(qv, make_k(it % copies), make_v(it % copies), ov, p, pool);
+      pact::attention<Policy>(qv, make_k(it % copies), make_v(it % copies), ov, p, pool);
       ++it;
       benchmark::DoNotOptimize(o.data());
     }
@@ -286,6 +288,8 @@ void bench_varlen_padded(benchmark::State& state, index_t d, index_t hq, index_t
 
 // ---- MLA decode (DeepSeek-V3: 128 heads, latent rank 512 + 64 RoPE dims) -----------------
 // Compute-bound (all heads share the cache): GFLOPS = 2 H Sq Skv (Dl + Dr) + 2 H Sq Skv Dl.
+/// MLA decode over a latent cache of T (float, bf16, or int8 with one scale per token).
+template <class T = float>
 void bench_mla_decode(benchmark::State& state, index_t heads, index_t kv_len, index_t sq, int threads) {
   const index_t Dl = 512, Dr = 64;
   std::vector<float> ql(static_cast<std::size_t>(sq * heads * Dl)), qr(static_cast<std::size_t>(sq * heads * Dr)),
@@ -300,17 +304,41 @@ void bench_mla_decode(benchmark::State& state, index_t heads, index_t kv_len, in
   pact::mla_params p;
   p.scale = 1.0f / std::sqrt(192.0f);
   pact::thread_pool pool(threads);
+  // The cache in T: f32 as is, bf16 rounded, int8 with one absmax scale per token.
+  std::vector<T> ckv_t(ckv.size()), kr_t(kr.size());
+  std::vector<float> c_scales(static_cast<std::size_t>(kv_len)), r_scales(static_cast<std::size_t>(kv_len));
+  auto convert = [kv_len](const std::vector<float>& x, index_t D, std::vector<T>& y, std::vector<float>& scales) {
+    for (index_t t = 0; t < kv_len; ++t) {
+      float amax = 0;
+      for (index_t c = 0; c < D; ++c) amax = std::max(amax, std::fabs(x[static_cast<std::size_t>(t * D + c)]));
+      const float s = amax > 0 ? amax / 127.0f : 1.0f;
+      scales[static_cast<std::size_t>(t)] = s;
+      for (index_t c = 0; c < D; ++c) {
+        const float v = x[static_cast<std::size_t>(t * D + c)];
+        if constexpr (std::is_same_v<T, std::int8_t>) y[static_cast<std::size_t>(t * D + c)] = static_cast<std::int8_t>(std::lrint(v / s));
+        else y[static_cast<std::size_t>(t * D + c)] = T(v);
+      }
+    }
+  };
+  convert(ckv, Dl, ckv_t, c_scales);
+  convert(kr, Dr, kr_t, r_scales);
+  auto cache = [&](const std::vector<T>& y, const std::vector<float>& scales, index_t D) {
+    if constexpr (std::is_same_v<T, std::int8_t>)
+      return pact::quantized_kv<std::int8_t>{{y.data(), {1, kv_len, 1, D}}, {scales.data(), {1, 1, kv_len}}, 1};
+    else
+      return pact::tensor_view<const T, 3>(y.data(), {1, kv_len, D});
+  };
+  const auto c_cache = cache(ckv_t, c_scales, Dl);
+  const auto r_cache = cache(kr_t, r_scales, Dr);
   for (auto _ : state) {
     pact::mla_decode(pact::tensor_view<const float, 4>(ql.data(), {1, sq, heads, Dl}),
-                     pact::tensor_view<const float, 4>(qr.data(), {1, sq, heads, Dr}),
-                     pact::tensor_view<const float, 3>(ckv.data(), {1, kv_len, Dl}),
-                     pact::tensor_view<const float, 3>(kr.data(), {1, kv_len, Dr}),
+                     pact::tensor_view<const float, 4>(qr.data(), {1, sq, heads, Dr}), c_cache, r_cache,
                      pact::tensor_view<float, 4>(out.data(), {1, sq, heads, Dl}), p, pool);
     benchmark::DoNotOptimize(out.data());
   }
   const double flops = 2.0 * static_cast<double>(heads * sq * kv_len) * static_cast<double>(2 * Dl + Dr);
   set_counters<pact::thread_pool>(state, flops, threads);
-  const double bytes = 4.0 * static_cast<double>(kv_len * (Dl + Dr));
+  const double bytes = static_cast<double>(sizeof(T)) * static_cast<double>(kv_len * (Dl + Dr));
   state.counters["GBps"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -329,6 +357,13 @@ void register_all() {
             auto* b = reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
                           [c, threads](benchmark::State& st) { bench_prefill_pact(st, c, threads); });
             if (big) b->Iterations(2);
+            // The cost of the one-kernel policy (any_head_dim: runtime loop bounds) at the
+            // dims the default policy compiles.
+            if (seq == 1024 && hq == 32 && !causal)
+              reg("attention/pact_any_head_dim/" + c.name() + "/threads:" + std::to_string(threads),
+                  [c, threads](benchmark::State& st) {
+                    bench_prefill_pact<pact::attention_config<64, 64, pact::any_head_dim>>(st, c, threads);
+                  });
 #if defined(PACT_BENCH_HAVE_OPENBLAS)
             if (hq == 1) {
               reg("attention/composed/" + c.name() + "/threads:" + std::to_string(threads),
@@ -341,6 +376,11 @@ void register_all() {
         const decode_case c{kv, 128, 32, 8, t};
         reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
             [c, threads](benchmark::State& st) { bench_decode_pact(st, c, threads); });
+        if (kv == 16384 && (t == kv_dtype::f32 || t == kv_dtype::int8))
+          reg("attention/pact_any_head_dim/" + c.name() + "/threads:" + std::to_string(threads),
+              [c, threads](benchmark::State& st) {
+                bench_decode_pact<pact::attention_config<64, 64, pact::any_head_dim>>(st, c, threads);
+              });
       }
     const std::string t = "/threads:" + std::to_string(threads);
     reg("attention/pact/varlen8_total3984_d128_h32kv8_causal" + t,
@@ -350,6 +390,10 @@ void register_all() {
     for (index_t kv : {1024, 4096, 16384})
       reg("attention/pact/mla_decode_h128_kv" + std::to_string(kv) + "/threads:" + std::to_string(threads),
           [kv, threads](benchmark::State& st) { bench_mla_decode(st, 128, kv, 1, threads); });
+    reg("attention/pact/mla_decode_bf16_h128_kv4096/threads:" + std::to_string(threads),
+        [threads](benchmark::State& st) { bench_mla_decode<pact::bf16>(st, 128, 4096, 1, threads); });
+    reg("attention/pact/mla_decode_int8_h128_kv4096/threads:" + std::to_string(threads),
+        [threads](benchmark::State& st) { bench_mla_decode<std::int8_t>(st, 128, 4096, 1, threads); });
   }
   const prefill_case small{1024, 128, 1, 1, false};
   reg("attention/naive/" + small.name() + "/threads:1", [small](benchmark::State& st) { bench_prefill_naive(st, small); })

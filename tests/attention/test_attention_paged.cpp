@@ -8,8 +8,13 @@
 
 #include "pact/attention.hpp"
 #include "support/reference.hpp"
+#include "support/expect_error.hpp"
 
 namespace {
+using pact_test::expect_error;
+// One kernel for every head dim: these tests are about caches and rules, not about the
+// compiled head dims (test_attention_prefill covers those), and this keeps the build fast.
+using compact = pact::attention_config<64, 64, pact::any_head_dim>;
 using pact::index_t;
 
 template <class T>
@@ -50,9 +55,9 @@ void paged_equals_contiguous(index_t sq, index_t block_size, index_t splits) {
   p.kv_splits = splits;
   std::vector<float> o1(q.size(), NAN), o2(q.size(), NAN);
   const pact::tensor_view<const float, 4> qv(q.data(), {B, sq, Hq, d});
-  pact::attention(qv, pact::tensor_view<const T, 4>(k.data(), {B, S, Hkv, d}), pact::tensor_view<const T, 4>(v.data(), {B, S, Hkv, d}),
+  pact::attention<compact>(qv, pact::tensor_view<const T, 4>(k.data(), {B, S, Hkv, d}), pact::tensor_view<const T, 4>(v.data(), {B, S, Hkv, d}),
                   pact::tensor_view<float, 4>(o1.data(), {B, sq, Hq, d}), p);
-  pact::attention(qv, batch.keys(), batch.values(), pact::tensor_view<float, 4>(o2.data(), {B, sq, Hq, d}), p);
+  pact::attention<compact>(qv, batch.keys(), batch.values(), pact::tensor_view<float, 4>(o2.data(), {B, sq, Hq, d}), p);
   EXPECT_EQ(0, std::memcmp(o1.data(), o2.data(), o1.size() * sizeof(float))) << "sq " << sq << " block " << block_size;
 }
 
@@ -66,16 +71,6 @@ TEST(AttentionPaged, ShuffledBlocksEqualContiguous) {
   paged_equals_contiguous<pact::fp16>(70, 16, 1);
 }
 
-template <class F>
-void expect_errc(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
 TEST(AttentionPaged, BadBlockTablesAndCacheErrors) {
   const index_t d = 8;
   std::vector<float> pool(4 * 4 * 1 * d, 0.5f), q(d, 0.25f), o(d);
@@ -83,27 +78,27 @@ TEST(AttentionPaged, BadBlockTablesAndCacheErrors) {
   pact::paged_kv_view<float> kv{{pool.data(), {4, 4, 1, d}}, {table.data(), {1, 3}}, 12};
   const pact::tensor_view<const float, 4> qv(q.data(), {1, 1, 1, d});
   const pact::tensor_view<float, 4> ov(o.data(), {1, 1, 1, d});
-  expect_errc(pact::errc::invalid_argument, [&] { pact::attention(qv, kv, kv, ov); });
+  expect_error(pact::errc::invalid_argument, [&] { pact::attention<compact>(qv, kv, kv, ov); });
   table[2] = -1;
-  expect_errc(pact::errc::invalid_argument, [&] { pact::attention(qv, kv, kv, ov); });
+  expect_error(pact::errc::invalid_argument, [&] { pact::attention<compact>(qv, kv, kv, ov); });
   kv.seq_len = 13;  // needs 4 blocks, the table has 3
   table[2] = 2;
-  expect_errc(pact::errc::invalid_argument, [&] { pact::attention(qv, kv, kv, ov); });
+  expect_error(pact::errc::invalid_argument, [&] { pact::attention<compact>(qv, kv, kv, ov); });
   kv.seq_len = 12;
-  pact::attention(qv, kv, kv, ov);  // valid now: every value row is 0.5
+  pact::attention<compact>(qv, kv, kv, ov);  // valid now: every value row is 0.5
   for (float x : o) EXPECT_FLOAT_EQ(x, 0.5f);
 
   pact::paged_kv_cache<float> cache(2, 4, 1, d);
   const index_t s = cache.add_sequence();
   std::vector<float> rows(9 * d, 1.0f);
-  expect_errc(pact::errc::invalid_argument, [&] {  // 9 rows need 3 blocks of 4
+  expect_error(pact::errc::invalid_argument, [&] {  // 9 rows need 3 blocks of 4
     cache.append(s, pact::tensor_view<const float, 3>(rows.data(), {9, 1, d}), pact::tensor_view<const float, 3>(rows.data(), {9, 1, d}));
   });
-  expect_errc(pact::errc::invalid_shape, [&] {
+  expect_error(pact::errc::invalid_shape, [&] {
     cache.append(s, pact::tensor_view<const float, 3>(rows.data(), {2, 1, d - 1}), pact::tensor_view<const float, 3>(rows.data(), {2, 1, d - 1}));
   });
-  expect_errc(pact::errc::invalid_argument, [&] { (void)cache.k_row(s, 0, 0); });  // empty sequence
-  expect_errc(pact::errc::invalid_argument, [&] { (void)cache.length(5); });
+  expect_error(pact::errc::invalid_argument, [&] { (void)cache.k_row(s, 0, 0); });  // empty sequence
+  expect_error(pact::errc::invalid_argument, [&] { (void)cache.length(5); });
 }
 
 }  // namespace

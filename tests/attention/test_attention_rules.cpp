@@ -7,8 +7,13 @@
 #include "attention_reference.hpp"
 #include "pact/attention.hpp"
 #include "support/reference.hpp"
+#include "support/expect_error.hpp"
 
 namespace {
+using pact_test::expect_error;
+// One kernel for every head dim: these tests are about caches and rules, not about the
+// compiled head dims (test_attention_prefill covers those), and this keeps the build fast.
+using compact = pact::attention_config<64, 64, pact::any_head_dim>;
 using pact::index_t;
 using pact_test::nmse;
 
@@ -77,7 +82,7 @@ void quantized_case(index_t block_tokens, problem pr = problem(3), pact::attenti
   pact::quantized_kv<T> kc{{kq.data(), {1, S, H, d}}, {ks.data(), {1, H, blocks}}, block_tokens};
   pact::quantized_kv<T> vc{{vq.data(), {1, S, H, d}}, {vs.data(), {1, H, blocks}}, block_tokens};
   std::vector<float> o(pr.q.size(), NAN);
-  pact::attention(pr.qv(), kc, vc, pact::tensor_view<float, 4>(o.data(), {1, pr.Sq, pr.Hq, d}), p);
+  pact::attention<compact>(pr.qv(), kc, vc, pact::tensor_view<float, 4>(o.data(), {1, pr.Sq, pr.Hq, d}), p);
   // Exact against the dequantized cache (the kernel's arithmetic), and close to the f32 cache.
   EXPECT_LE(nmse(o, pr.ref(kd, vd, r)), 1e-7) << "block_tokens " << block_tokens << " d " << d;
   // int8 meets 5e-4 against the unquantized cache; FP8 E4M3 keeps 3 mantissa bits (~3.6% rms
@@ -129,7 +134,7 @@ TEST(AttentionKvCache, Bf16Cache) {
     vd[i] = static_cast<float>(vb[i]);
   }
   std::vector<float> o(pr.q.size(), NAN);
-  pact::attention(pr.qv(), pact::tensor_view<const pact::bf16, 4>(kb.data(), {1, pr.Skv, pr.Hkv, pr.d}),
+  pact::attention<compact>(pr.qv(), pact::tensor_view<const pact::bf16, 4>(kb.data(), {1, pr.Skv, pr.Hkv, pr.d}),
                   pact::tensor_view<const pact::bf16, 4>(vb.data(), {1, pr.Skv, pr.Hkv, pr.d}),
                   pact::tensor_view<float, 4>(o.data(), {1, pr.Sq, pr.Hq, pr.d}));
   EXPECT_LE(nmse(o, pr.ref(kd, vd)), 1e-7);
@@ -146,7 +151,7 @@ TEST(AttentionRules, BitwiseDeterministicAcrossThreads) {
       for (int threads : {1, 2, 3}) {
         std::vector<float> o(pr.q.size(), NAN);
         pact::thread_pool pool(threads);
-        pact::attention(pr.qv(), pr.kv(), pr.vv(), pact::tensor_view<float, 4>(o.data(), {1, sq, 8, 32}), p, pool);
+        pact::attention<compact>(pr.qv(), pr.kv(), pr.vv(), pact::tensor_view<float, 4>(o.data(), {1, sq, 8, 32}), p, pool);
         outs.push_back(o);
       }
       EXPECT_EQ(0, std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * 4)) << "splits " << splits;
@@ -163,12 +168,12 @@ TEST(AttentionRules, FullyMaskedRowsGiveZeros) {
   pact::attention_params p;
   p.mask = pact::tensor_view<const float, 4>(mask.data(), {1, 1, 4, 9});
   std::vector<float> o(pr.q.size(), NAN);
-  pact::attention(pr.qv(), pr.kv(), pr.vv(), pact::tensor_view<float, 4>(o.data(), {1, 4, 1, 8}), p);
+  pact::attention<compact>(pr.qv(), pr.kv(), pr.vv(), pact::tensor_view<float, 4>(o.data(), {1, 4, 1, 8}), p);
   for (int c = 0; c < 8; ++c) EXPECT_EQ(o[static_cast<std::size_t>(8 + c)], 0.0f);
   for (int c = 0; c < 8; ++c) EXPECT_TRUE(std::isfinite(o[static_cast<std::size_t>(c)]));
   // No keys at all (Skv = 0): zeros.
   std::vector<float> o2(8, NAN);
-  pact::attention(pact::tensor_view<const float, 4>(pr.q.data(), {1, 1, 1, 8}), pact::tensor_view<const float, 4>(pr.k.data(), {1, 0, 1, 8}),
+  pact::attention<compact>(pact::tensor_view<const float, 4>(pr.q.data(), {1, 1, 1, 8}), pact::tensor_view<const float, 4>(pr.k.data(), {1, 0, 1, 8}),
                   pact::tensor_view<const float, 4>(pr.v.data(), {1, 0, 1, 8}), pact::tensor_view<float, 4>(o2.data(), {1, 1, 1, 8}));
   for (float x : o2) EXPECT_EQ(x, 0.0f);
 }
@@ -182,7 +187,7 @@ TEST(AttentionRules, NanPropagation) {
   pact::attention_params p;
   p.causal = true;
   std::vector<float> o(pr.q.size(), 0.0f);
-  pact::attention(pr.qv(), pr.kv(), pr.vv(), pact::tensor_view<float, 4>(o.data(), {1, 100, 1, 16}), p);
+  pact::attention<compact>(pr.qv(), pr.kv(), pr.vv(), pact::tensor_view<float, 4>(o.data(), {1, 100, 1, 16}), p);
   for (int i = 0; i < 100; ++i) {
     const bool expect_nan = i == 5 || i >= 70;
     for (int c = 0; c < 16; ++c) EXPECT_EQ(std::isnan(o[static_cast<std::size_t>(i * 16 + c)]), expect_nan) << "row " << i;
@@ -197,7 +202,7 @@ TEST(AttentionRules, StridedViews) {
     for (int c = 0; c < 8; ++c) kwide[static_cast<std::size_t>(j * 24 + 8 + c)] = pr.k[static_cast<std::size_t>(j * 8 + c)];
   pact::tensor_view<const float, 4> kv(kwide.data() + 8, {1, 30, 1, 8}, {720, 24, 8, 1});
   pact::tensor_view<float, 4> ov(owide.data(), {1, 20, 2, 8}, {440, 22, 11, 1});
-  pact::attention(pr.qv(), kv, pr.vv(), ov);
+  pact::attention<compact>(pr.qv(), kv, pr.vv(), ov);
   const auto ref = pr.ref(pr.k, pr.v);
   std::vector<float> o(ref.size());
   for (int i = 0; i < 20; ++i)
@@ -206,65 +211,57 @@ TEST(AttentionRules, StridedViews) {
   EXPECT_LE(nmse(o, ref), 1e-7);
 }
 
-template <class F>
-void expect_errc(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
 TEST(AttentionRules, InvalidArguments) {
   problem pr(1, 4, 6, 3, 2, 8, 17);
   std::vector<float> o(pr.q.size());
   const pact::tensor_view<float, 4> ov(o.data(), {1, 4, 3, 8});
   using pact::errc;
-  expect_errc(errc::invalid_shape, [&] { pact::attention(pr.qv(), pr.kv(), pr.vv(), ov); });  // 3 heads, 2 kv heads
+  expect_error(errc::invalid_shape, [&] { pact::attention<compact>(pr.qv(), pr.kv(), pr.vv(), ov); });  // 3 heads, 2 kv heads
+  // A policy that pins the head dim rejects any other (its kernel's loops are that long).
+  expect_error(errc::invalid_shape, [&] { pact::attention<pact::attention_config<64, 64, 16>>(pr.qv(), pr.kv(), pr.vv(), ov); });
   problem ok(1, 4, 6, 4, 2, 8, 17);
   std::vector<float> o4(ok.q.size());
   const pact::tensor_view<float, 4> o4v(o4.data(), {1, 4, 4, 8});
-  expect_errc(errc::invalid_shape, [&] {
-    pact::attention(ok.qv(), pact::tensor_view<const float, 4>(ok.k.data(), {1, 6, 2, 4}), ok.vv(), o4v);
+  expect_error(errc::invalid_shape, [&] {
+    pact::attention<compact>(ok.qv(), pact::tensor_view<const float, 4>(ok.k.data(), {1, 6, 2, 4}), ok.vv(), o4v);
   });
-  expect_errc(errc::invalid_shape, [&] {
-    pact::attention(ok.qv(), ok.kv(), pact::tensor_view<const float, 4>(ok.v.data(), {1, 5, 2, 8}), o4v);
+  expect_error(errc::invalid_shape, [&] {
+    pact::attention<compact>(ok.qv(), ok.kv(), pact::tensor_view<const float, 4>(ok.v.data(), {1, 5, 2, 8}), o4v);
   });
-  expect_errc(errc::invalid_shape, [&] {
-    pact::attention(ok.qv(), ok.kv(), ok.vv(), pact::tensor_view<float, 4>(o4.data(), {1, 4, 2, 8}));
+  expect_error(errc::invalid_shape, [&] {
+    pact::attention<compact>(ok.qv(), ok.kv(), ok.vv(), pact::tensor_view<float, 4>(o4.data(), {1, 4, 2, 8}));
   });
-  expect_errc(errc::null_pointer, [&] {
-    pact::attention(ok.qv(), pact::tensor_view<const float, 4>(nullptr, {1, 6, 2, 8}), ok.vv(), o4v);
+  expect_error(errc::null_pointer, [&] {
+    pact::attention<compact>(ok.qv(), pact::tensor_view<const float, 4>(nullptr, {1, 6, 2, 8}), ok.vv(), o4v);
   });
-  expect_errc(errc::aliasing, [&] {
-    pact::attention(pact::tensor_view<const float, 4>(o4.data(), {1, 4, 4, 8}), ok.kv(), ok.vv(), o4v);
+  expect_error(errc::aliasing, [&] {
+    pact::attention<compact>(pact::tensor_view<const float, 4>(o4.data(), {1, 4, 4, 8}), ok.kv(), ok.vv(), o4v);
   });
   const std::vector<float> three{1, 2, 3};
   pact::attention_params p;
   p.alibi_slopes = three;
-  expect_errc(errc::invalid_shape, [&] { pact::attention(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
+  expect_error(errc::invalid_shape, [&] { pact::attention<compact>(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
   p = {};
   p.sinks = three;
-  expect_errc(errc::invalid_shape, [&] { pact::attention(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
+  expect_error(errc::invalid_shape, [&] { pact::attention<compact>(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
   p = {};
   p.kv_splits = 0;
-  expect_errc(errc::invalid_argument, [&] { pact::attention(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
+  expect_error(errc::invalid_argument, [&] { pact::attention<compact>(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
   p = {};
   p.softcap = -1.0f;
-  expect_errc(errc::invalid_argument, [&] { pact::attention(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
+  expect_error(errc::invalid_argument, [&] { pact::attention<compact>(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
   p = {};
   p.window_left = -2;
-  expect_errc(errc::invalid_argument, [&] { pact::attention(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
+  expect_error(errc::invalid_argument, [&] { pact::attention<compact>(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
   p = {};
   std::vector<float> m(4 * 5);
   p.mask = pact::tensor_view<const float, 4>(m.data(), {1, 1, 4, 5});
-  expect_errc(errc::invalid_shape, [&] { pact::attention(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
+  expect_error(errc::invalid_shape, [&] { pact::attention<compact>(ok.qv(), ok.kv(), ok.vv(), o4v, p); });
   // Quantized cache with scales of the wrong shape.
   std::vector<std::int8_t> k8(ok.k.size());
   std::vector<float> sc(2);
   pact::quantized_kv<std::int8_t> bad{{k8.data(), {1, 6, 2, 8}}, {sc.data(), {1, 2, 1}}, 4};  // needs 2 blocks
-  expect_errc(errc::invalid_shape, [&] { pact::attention(ok.qv(), bad, bad, o4v); });
+  expect_error(errc::invalid_shape, [&] { pact::attention<compact>(ok.qv(), bad, bad, o4v); });
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include "attention_reference.hpp"
 #include "pact/attention.hpp"
 #include "support/reference.hpp"
+#include "support/expect_error.hpp"
 
 namespace {
+using pact_test::expect_error;
 using pact::index_t;
 using pact_test::nmse;
 using pact_test::ref_options;
@@ -150,16 +152,6 @@ TEST(AttentionVarlen, HalfPrecisionPacked) {
   EXPECT_LE(rounded.worst_nmse(o, r), 5e-4);
 }
 
-template <class F>
-void expect_errc(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
 TEST(AttentionVarlen, InvalidArguments) {
   using pact::errc;
   const packed pk({3, 4}, {5, 6}, 2, 1, 0, 71);
@@ -169,29 +161,29 @@ TEST(AttentionVarlen, InvalidArguments) {
     pact::attention_varlen<pinned>(pk.qv(), pk.kv(), pk.vv(), ov, cq, ck, p);
   };
   call({0, 3, 7}, {0, 5, 11});  // valid
-  expect_errc(errc::invalid_shape, [&] { call({}, {}); });
-  expect_errc(errc::invalid_shape, [&] { call({0, 3, 7}, {0, 11}); });       // batch sizes differ
-  expect_errc(errc::invalid_argument, [&] { call({1, 3, 7}, {0, 5, 11}); });  // does not start at 0
-  expect_errc(errc::invalid_argument, [&] { call({0, 5, 4, 7}, {0, 5, 5, 11}); });  // decreasing
-  expect_errc(errc::invalid_shape, [&] { call({0, 3, 6}, {0, 5, 11}); });     // q tokens left over
-  expect_errc(errc::invalid_shape, [&] { call({0, 3, 7}, {0, 5, 12}); });     // past the packed keys
+  expect_error(errc::invalid_shape, [&] { call({}, {}); });
+  expect_error(errc::invalid_shape, [&] { call({0, 3, 7}, {0, 11}); });       // batch sizes differ
+  expect_error(errc::invalid_argument, [&] { call({1, 3, 7}, {0, 5, 11}); });  // does not start at 0
+  expect_error(errc::invalid_argument, [&] { call({0, 5, 4, 7}, {0, 5, 5, 11}); });  // decreasing
+  expect_error(errc::invalid_shape, [&] { call({0, 3, 6}, {0, 5, 11}); });     // q tokens left over
+  expect_error(errc::invalid_shape, [&] { call({0, 3, 7}, {0, 5, 12}); });     // past the packed keys
   pact::attention_params masked;
   std::vector<float> m(3 * 5);
   masked.mask = pact::tensor_view<const float, 4>(m.data(), {1, 1, 3, 5});
-  expect_errc(errc::invalid_argument, [&] { call({0, 3, 7}, {0, 5, 11}, masked); });
+  expect_error(errc::invalid_argument, [&] { call({0, 3, 7}, {0, 5, 11}, masked); });
   // o aliasing q (the whole packed q, not only one sequence's rows)
-  expect_errc(errc::aliasing, [&] {
+  expect_error(errc::aliasing, [&] {
     pact::attention_varlen<pinned>(pk.qv(), pk.kv(), pk.vv(),
                                    pact::tensor_view<float, 3>(const_cast<float*>(pk.q.data()) + 3 * 2 * kDim, {7, 2, kDim}),
                                    pk.cu_q, pk.cu_kv);
   });
   // the per-sequence rules of pact::attention still apply (v holds fewer tokens than k)
-  expect_errc(errc::invalid_shape, [&] {
+  expect_error(errc::invalid_shape, [&] {
     pact::attention_varlen<pinned>(pk.qv(), pk.kv(), pact::tensor_view<const float, 3>(pk.v.data(), {10, 1, kDim}), ov,
                                    pk.cu_q, pk.cu_kv);
   });
   // head dims and head counts that disagree
-  expect_errc(errc::invalid_shape, [&] {
+  expect_error(errc::invalid_shape, [&] {
     pact::attention_varlen<pinned>(pact::tensor_view<const float, 3>(pk.q.data(), {7, 1, kDim}),
                                    pact::tensor_view<const float, 3>(pk.k.data(), {11, 2, kDim / 2}),
                                    pact::tensor_view<const float, 3>(pk.v.data(), {11, 2, kDim / 2}),

@@ -5,9 +5,11 @@
 
 #include "pact/gemm.hpp"
 #include "gemm/gemm_reference.hpp"
+#include "support/expect_error.hpp"
 
 using pact_test::test_matrix;
 namespace {
+using pact_test::expect_error;
 constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
 constexpr float inf_f = std::numeric_limits<float>::infinity();
 }  // namespace
@@ -58,15 +60,6 @@ namespace {
 struct gemm_args {
   std::vector<float> a = std::vector<float>(64, 1.0f), b = std::vector<float>(64, 1.0f), c = std::vector<float>(64, 0.0f);
 };
-template <class F>
-void expect_error(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
 }  // namespace
 
 TEST(GemmInvalid, InnerDimensionMismatch) {

@@ -1,6 +1,6 @@
 #pragma once
 // Shared pieces of the MoE layer tests: random expert sets (row-major and PyTorch layout),
-// the float64 reference layer, comparison, error expectation. Nothing here calls the
+// the float64 reference layer, comparison. Nothing here calls the
 // code under test except the view helpers that wrap the test's own arrays.
 #include <gtest/gtest.h>
 
@@ -13,20 +13,12 @@
 #include "pact/types/bf16.hpp"
 #include "support/arch_list.hpp"
 #include "support/reference.hpp"
+#include "support/expect_error.hpp"
 
 namespace pact_test::moe_layer {
 namespace ref = pact_test::moe_ref;
 using pact::index_t;
-template <class F>
-void expect_error(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected pact::error " << pact::to_string(code);
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
+using pact_test::expect_error;
 /// Random expert weights stored (in x out) row-major, plus the transposed (out x in)
 /// PyTorch copies, and bf16-rounded copies of both.
 struct expert_set {

@@ -7,20 +7,12 @@
 
 #include "pact/moe.hpp"
 #include "support/reference.hpp"
+#include "support/expect_error.hpp"
 
 using pact::index_t;
 
 namespace {
-template <class F>
-void expect_error(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected pact::error " << pact::to_string(code);
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
+using pact_test::expect_error;
 /// A routing with given expert ids (tokens x k) and weights 1 + t + s/10.
 pact::moe_routing make_routing(index_t T, index_t E, index_t k, const std::vector<int>& ids) {
   pact::moe_routing r;

@@ -11,21 +11,13 @@
 #include "pact/moe.hpp"
 #include "pact/moe/quantized_expert_weights.hpp"
 #include "support/reference.hpp"
+#include "support/expect_error.hpp"
 
 namespace ref = pact_test::moe_ref;
 using pact::index_t;
 
 namespace {
-template <class F>
-void expect_error(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected pact::error " << pact::to_string(code);
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
+using pact_test::expect_error;
 /// Experts in PyTorch layout W[out][in]: gate/up E x F x H, down E x H x F.
 struct torch_experts {
   index_t E, H, F;

@@ -7,21 +7,13 @@
 #include "moe/moe_reference.hpp"
 #include "pact/moe.hpp"
 #include "support/reference.hpp"
+#include "support/expect_error.hpp"
 
 namespace ref = pact_test::moe_ref;
 using pact::index_t;
 
 namespace {
-template <class F>
-void expect_error(pact::errc code, F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected pact::error " << pact::to_string(code);
-  } catch (const pact::error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
+using pact_test::expect_error;
 std::vector<double> row(const std::vector<float>& m, index_t t, index_t E) {
   return {m.begin() + t * E, m.begin() + (t + 1) * E};
 }

@@ -10,6 +10,12 @@
 //
 // Shapes: q_latent [B, Sq, H, Dl], q_rope [B, Sq, H, Dr], c_kv [B, Skv, Dl],
 // k_rope [B, Skv, Dr], out [B, Sq, H, Dl] (the latent output; apply W_UV · W_O after).
+// The caches may hold float, bf16 or fp16 ([B, Skv, D] views), or be any cache that
+// pact::attention takes as K with one KV head ([B, Skv, 1, D]): a dense 4-d view,
+// quantized_kv<int8_t / fp8_e4m3>, q8_0_kv (Dl a multiple of 32) or a paged_kv_view. Each
+// KV tile is converted to f32 once per work item into O(kv_block x (Dl + Dr)) scratch (an
+// f32 cache with unit column stride is read in place), so a bf16 or quantized cache gives
+// bitwise the result of the f32 cache that holds the same (dequantized) values.
 // Sq > 1 (multi-token prediction, speculative decode) with causal = true aligns the
 // queries to the end of the cache: query i sees keys 0 .. i + Skv - Sq. A query that sees
 // no key gets zeros.
@@ -21,8 +27,10 @@
 // its GEMMs serially, so results are bitwise identical for any thread count. Extra memory
 // per item: rows_per_item x (kv_block + Dl + Dr) floats.
 //
-// Errors (pact::error): extents that disagree (invalid_shape); null data (null_pointer);
-// a non-contiguous last dimension of c_kv / k_rope or non-positive strides (bad_stride);
+// Errors (pact::error): extents that disagree, or a 4-d cache with more than one head
+// (invalid_shape); null data (null_pointer); a non-contiguous last dimension of c_kv /
+// k_rope or non-positive strides (bad_stride); bad quantization scales or block tables
+// (as for pact::attention);
 // out overlapping an input (aliasing); a scale that is not finite and positive, or
 // kv_block / rows_per_item < 1 (invalid_argument). DeepSeek-V3's scale is
 // 1 / sqrt(qk_nope_head_dim + qk_rope_head_dim) = 1 / sqrt(192) (times the YaRN mscale^2),
@@ -32,6 +40,7 @@
 #include <limits>
 #include <vector>
 
+#include "pact/attention/kv_traits.hpp"
 #include "pact/core/aligned_buffer.hpp"
 #include "pact/core/error.hpp"
 #include "pact/core/tensor_view.hpp"
@@ -59,23 +68,40 @@ struct mla_params {
 
 namespace attention_detail {
 
-template <class T, std::size_t R1, std::size_t R2>
-bool views_overlap(const tensor_view<T, R1>& a, const tensor_view<const float, R2>& b) {
+template <class T, std::size_t R1, class U, std::size_t R2>
+bool views_overlap(const tensor_view<T, R1>& a, const tensor_view<U, R2>& b) {
   if (a.size() == 0 || b.size() == 0) return false;
   auto span = [](const auto& t, std::size_t rank) {
     std::size_t last = 0;
     for (std::size_t d = 0; d < rank; ++d) last += static_cast<std::size_t>((t.extent(d) - 1) * t.stride(d));
     const auto* lo = reinterpret_cast<const char*>(t.data());
-    return std::pair{lo, lo + (last + 1) * sizeof(float)};
+    return std::pair{lo, lo + (last + 1) * sizeof(*t.data())};
   };
   const auto [a0, a1] = span(a, R1);
   const auto [b0, b1] = span(b, R2);
   return a0 < b1 && b0 < a1;
 }
 
+/// A [B, Skv, D] latent cache as the one-head [B, Skv, 1, D] view the KV sources read.
+template <class T>
+tensor_view<const T, 4> as_one_head(const tensor_view<const T, 3>& t) noexcept {
+  return {t.data(), {t.extent(0), t.extent(1), 1, t.extent(2)}, {t.stride(0), t.stride(1), t.stride(1), t.stride(2)}};
+}
+
+/// Rows [j0, j0 + n) of a one-head latent cache as f32: in place for an f32 cache with unit
+/// column stride (one head, so there is no head-interleaved L1-set aliasing to avoid),
+/// else converted into buf (ld = dim).
+template <class A, class Source>
+f32_rows latent_tile(const Source& src, index_t b, index_t j0, index_t n, float* buf) noexcept {
+  if constexpr (std::is_same_v<Source, dense_kv<float>>) {
+    if (src.t.stride(3) == 1 || src.dim() <= 1) return {&src.t(b, j0, 0, 0), src.t.stride(1)};
+  }
+  return convert_tile<A>(src, b, 0, j0, n, n, buf, src.dim());
+}
+
 /// Scratch of one work item.
 struct mla_scratch {
-  aligned_buffer<float> qn, qr, s, o, m, l;
+  aligned_buffer<float> qn, qr, s, o, m, l, ct, rt;  // ct / rt: converted cache tiles
 };
 
 /// One online-softmax step on the row-major score tile s (rows x n, ld): masks keys past
@@ -121,34 +147,58 @@ void mla_softmax_tile(float* s, index_t ld, index_t rows, index_t n, index_t j0,
 
 }  // namespace attention_detail
 
-/// Absorbed MLA decode (see the header comment).
-template <executor Exec = serial>
-void mla_decode(tensor_view<const float, 4> q_latent, tensor_view<const float, 4> q_rope, tensor_view<const float, 3> c_kv,
-                tensor_view<const float, 3> k_rope, tensor_view<float, 4> out, const mla_params& p, const Exec& exec = {}) {
+namespace attention_detail {
+
+template <class T>
+struct is_latent_view3 : std::false_type {};
+template <class T>
+struct is_latent_view3<tensor_view<T, 3>> : std::bool_constant<is_attention_float<std::remove_const_t<T>>> {};
+
+/// A latent cache argument of mla_decode: a [B, Skv, D] view of float / bf16 / fp16, or any
+/// K cache pact::attention takes, with one head.
+template <class T>
+concept latent_cache = kv_input<T> || is_latent_view3<T>::value;
+
+template <class T>
+auto as_kv_input(const T& x) {
+  if constexpr (is_latent_view3<T>::value) return as_one_head(tensor_view<const std::remove_const_t<typename T::element_type>, 3>(x));
+  else return x;
+}
+
+template <class CKV, class KR, class Exec>
+void mla_decode_checked(tensor_view<const float, 4> q_latent, tensor_view<const float, 4> q_rope, const CKV& c_kv_in,
+                        const KR& k_rope_in, tensor_view<float, 4> out, const mla_params& p, const Exec& exec) {
   using pact::detail::require;
   using A = simd::native_arch;
+  const auto cmem = kv_traits<CKV>::memory(c_kv_in);
+  const auto rmem = kv_traits<KR>::memory(k_rope_in);
   validate(q_latent, "mla_decode: q_latent");
   validate(q_rope, "mla_decode: q_rope");
-  validate(c_kv, "mla_decode: c_kv");
-  validate(k_rope, "mla_decode: k_rope");
+  validate(cmem, "mla_decode: c_kv");
+  validate(rmem, "mla_decode: k_rope");
   validate(out, "mla_decode: out");
+  kv_traits<CKV>::validate_extra(c_kv_in, "c_kv");
+  kv_traits<KR>::validate_extra(k_rope_in, "k_rope");
+  const std::array<index_t, 4> csh = kv_traits<CKV>::shape(c_kv_in), rsh = kv_traits<KR>::shape(k_rope_in);
   const index_t B = q_latent.extent(0), Sq = q_latent.extent(1), H = q_latent.extent(2), Dl = q_latent.extent(3);
-  const index_t Skv = c_kv.extent(1), Dr = q_rope.extent(3);
+  const index_t Skv = csh[1], Dr = q_rope.extent(3);
+  require(csh[2] == 1 && rsh[2] == 1, errc::invalid_shape, "mla_decode: a 4-d latent cache must have one head: [batch, Skv, 1, D]");
   require(q_rope.extent(0) == B && q_rope.extent(1) == Sq && q_rope.extent(2) == H, errc::invalid_shape,
           "mla_decode: q_rope must be [batch, Sq, heads, Dr] like q_latent");
-  require(c_kv.extent(0) == B && c_kv.extent(2) == Dl, errc::invalid_shape, "mla_decode: c_kv must be [batch, Skv, Dl]");
-  require(k_rope.extent(0) == B && k_rope.extent(1) == Skv && k_rope.extent(2) == Dr, errc::invalid_shape,
+  require(csh[0] == B && csh[3] == Dl, errc::invalid_shape, "mla_decode: c_kv must be [batch, Skv, Dl]");
+  require(rsh[0] == B && rsh[1] == Skv && rsh[3] == Dr, errc::invalid_shape,
           "mla_decode: k_rope must be [batch, Skv, Dr] (Dr = q_rope's last extent)");
   require(out.extent(0) == B && out.extent(1) == Sq && out.extent(2) == H && out.extent(3) == Dl, errc::invalid_shape,
           "mla_decode: out must be [batch, Sq, heads, Dl] like q_latent");
   require(std::isfinite(p.scale) && p.scale > 0.0f, errc::invalid_argument, "mla_decode: scale must be finite and > 0");
   require(p.kv_block >= 1 && p.rows_per_item >= 1, errc::invalid_argument, "mla_decode: kv_block and rows_per_item must be >= 1");
-  require((Dl <= 1 || c_kv.stride(2) == 1) && (Dr <= 1 || k_rope.stride(2) == 1), errc::bad_stride,
+  require((cmem.extent(3) <= 1 || cmem.stride(3) == 1) && (rmem.extent(3) <= 1 || rmem.stride(3) == 1), errc::bad_stride,
           "mla_decode: the last dimension of c_kv and k_rope must be contiguous (stride 1)");
-  require(!attention_detail::views_overlap(out, q_latent) && !attention_detail::views_overlap(out, q_rope) &&
-              !attention_detail::views_overlap(out, c_kv) && !attention_detail::views_overlap(out, k_rope),
+  require(!views_overlap(out, q_latent) && !views_overlap(out, q_rope) && !views_overlap(out, cmem) && !views_overlap(out, rmem),
           errc::aliasing, "mla_decode: out overlaps an input");
   if (out.size() == 0) return;
+  const auto c_src = make_kv_source(c_kv_in);
+  const auto r_src = make_kv_source(k_rope_in);
 
   const index_t rows_total = Sq * H, RB = std::min(p.rows_per_item, rows_total), T = std::min(p.kv_block, std::max<index_t>(1, Skv));
   const index_t chunks = (rows_total + RB - 1) / RB;
@@ -161,6 +211,8 @@ void mla_decode(tensor_view<const float, 4> q_latent, tensor_view<const float, 4
     ws.o.reserve_discard(static_cast<std::size_t>(RB * Dl));
     ws.m.reserve_discard(static_cast<std::size_t>(RB));
     ws.l.reserve_discard(static_cast<std::size_t>(RB));
+    ws.ct.reserve_discard(static_cast<std::size_t>(T * Dl));
+    ws.rt.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, T * Dr)));
     std::vector<index_t> last(static_cast<std::size_t>(rows));
     index_t max_last = -1;
     for (index_t r = 0; r < rows; ++r) {
@@ -184,11 +236,14 @@ void mla_decode(tensor_view<const float, 4> q_latent, tensor_view<const float, 4
     const index_t kv_end = std::min(Skv, max_last + 1);  // keys no row sees are never read
     for (index_t j0 = 0; j0 < kv_end; j0 += T) {
       const index_t n = std::min(T, kv_end - j0);
-      const float* ct = &c_kv(b, j0, 0);
-      const auto C = make_row_major<const float>(ct, n, Dl, c_kv.stride(1));  // n x Dl
+      const f32_rows ct = latent_tile<A>(c_src, b, j0, n, ws.ct.data());
+      const auto C = make_row_major<const float>(ct.ptr, n, Dl, ct.row_stride);  // n x Dl
       const auto St = make_col_major(ws.s.data(), n, rows, T);
       gemm(1.0f, C, QnT, 0.0f, St);
-      if (Dr > 0) gemm(1.0f, make_row_major<const float>(&k_rope(b, j0, 0), n, Dr, k_rope.stride(1)), QrT, 1.0f, St);
+      if (Dr > 0) {
+        const f32_rows rt = latent_tile<A>(r_src, b, j0, n, ws.rt.data());
+        gemm(1.0f, make_row_major<const float>(rt.ptr, n, Dr, rt.row_stride), QrT, 1.0f, St);
+      }
       attention_detail::mla_softmax_tile<A>(ws.s.data(), T, rows, n, j0, last.data(), ws.m.data(), ws.l.data(), ws.o.data(), Dl);
       gemm(1.0f, make_row_major<const float>(ws.s.data(), rows, n, T), C, 1.0f, O);
     }
@@ -201,6 +256,17 @@ void mla_decode(tensor_view<const float, 4> q_latent, tensor_view<const float, 4
     }
   };
   exec.parallel_for(B * chunks, item);
+}
+
+}  // namespace attention_detail
+
+/// Absorbed MLA decode (see the header comment): c_kv and k_rope are each a [B, Skv, D]
+/// view of float / bf16 / fp16 or a one-head cache of any type pact::attention takes as K.
+template <attention_detail::latent_cache CKV, attention_detail::latent_cache KR, executor Exec = serial>
+void mla_decode(tensor_view<const float, 4> q_latent, tensor_view<const float, 4> q_rope, const CKV& c_kv, const KR& k_rope,
+                tensor_view<float, 4> out, const mla_params& p, const Exec& exec = {}) {
+  attention_detail::mla_decode_checked(q_latent, q_rope, attention_detail::as_kv_input(c_kv), attention_detail::as_kv_input(k_rope),
+                                       out, p, exec);
 }
 
 PACT_NAMESPACE_END

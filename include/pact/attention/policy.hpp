@@ -4,7 +4,9 @@
 //   block_q  (Br): query rows (or head x token rows in decode) that share one pass over K/V.
 //   block_kv (Bc): keys per K/V tile; the score tile S^T is Bc x Br floats.
 //   head_dim     : 0 = pick a compiled head dim (64, 80, 96, 128, 256) at run time, falling
-//                  back to a runtime loop bound for any other size; non-zero pins it.
+//                  back to a runtime loop bound for any other size; a positive value pins it
+//                  (calls with another head dim are rejected); any_head_dim (-1) compiles only
+//                  the runtime-bound kernel: a sixth of the code and compile time of 0.
 //   arch         : the SIMD arch of the microkernels (default: the widest this TU allows).
 #include <concepts>
 #include <cstddef>
@@ -13,6 +15,11 @@
 #include "pact/simd/arch.hpp"
 
 PACT_NAMESPACE_BEGIN
+
+/// head_dim of a policy that compiles one kernel, with a runtime loop bound, for every head
+/// dim: the smallest binary and the fastest build (tests, code-size-bound embedders); the
+/// common head dims run slower than with 0 (docs/attention.md has the measured cost).
+inline constexpr index_t any_head_dim = -1;
 
 template <index_t BlockQ = 64, index_t BlockKV = 64, index_t HeadDim = 0, class Arch = simd::native_arch>
 struct attention_config {
@@ -47,7 +54,8 @@ consteval bool check_attention_policy() {
                 "attention policy: block_q and block_kv above 512 would not keep a tile in L2");
   static_assert(simd::usable_arch<typename P::arch>,
                 "attention policy: its arch is not enabled by this translation unit's target flags; use simd::native_arch or lower");
-  static_assert(P::head_dim >= 0 && P::head_dim <= 1024, "attention policy: head_dim must be 0 (runtime) or in 1..1024");
+  static_assert(P::head_dim >= any_head_dim && P::head_dim <= 1024,
+                "attention policy: head_dim must be 0 (compiled dims + runtime fallback), any_head_dim (-1, runtime only) or in 1..1024");
   return true;
 }
 }  // namespace attention_detail
