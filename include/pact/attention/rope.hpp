@@ -92,8 +92,11 @@ class rope_table {
     }
   }
 
-  /// Rotates one f32 head vector in place with precomputed angles.
-  void rotate(float* x, const float* c, const float* s) const noexcept {
+  /// Rotates one f32 head vector in place with precomputed angles. Never inlined: GCC may
+  /// contract a * c - b * s into an FMA differently in each inlined copy (seen at -O2
+  /// -march=haswell), and fused RoPE promises bitwise the result of apply_rope, so both
+  /// must run this one compiled copy. A call per head row costs nothing next to the row.
+  PACT_NOINLINE void rotate(float* x, const float* c, const float* s) const noexcept {
     const index_t half = rot_ / 2;
     if (cfg_.layout == rope_layout::interleaved) {
       for (index_t i = 0; i < half; ++i) {

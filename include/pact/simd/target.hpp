@@ -63,9 +63,11 @@
 #if defined(__GNUC__)
 #define PACT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define PACT_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
+#define PACT_NOINLINE __attribute__((noinline))
 #define PACT_RESTRICT __restrict__
 #else
 #define PACT_ALWAYS_INLINE inline
 #define PACT_ALWAYS_INLINE_LAMBDA
+#define PACT_NOINLINE
 #define PACT_RESTRICT
 #endif
