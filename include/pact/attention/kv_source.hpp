@@ -99,6 +99,42 @@ PACT_ALWAYS_INLINE void convert_row(const T* src, index_t n_rt, float* dst, floa
   for (; c < n; ++c) dst[c] = Scaled ? scale * scalar_as_f32(src[c]) : scalar_as_f32(src[c]);
 }
 
+/// Row of d values at src (element stride `stride`) as f32 into dst[0..ldb), times scale
+/// when Scaled, columns d..ldb-1 zero: the row() of every dense, quantized and paged source.
+template <class A, bool Scaled, index_t D = 0, class T>
+PACT_ALWAYS_INLINE void convert_padded_row(const T* src, index_t stride, index_t d_rt, float scale, float* dst,
+                                           index_t ldb) noexcept {
+  const index_t d = D > 0 ? D : d_rt;
+  if (stride == 1) {
+    convert_row<A, Scaled, D>(src, d, dst, scale);
+  } else {
+    for (index_t c = 0; c < d; ++c) dst[c] = Scaled ? scale * scalar_as_f32(src[c * stride]) : scalar_as_f32(src[c * stride]);
+  }
+  for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
+}
+
+/// nb Q8_0 blocks (one row) as f32 into dst[0..ldb): each block widened and multiplied by
+/// its fp16 scale; columns 32 * nb..ldb-1 zero. D > 0: the row length known at compile time.
+template <class A, index_t D = 0>
+PACT_ALWAYS_INLINE void convert_q8_0_row(const quant::block_q8_0* blk, index_t nb_rt, float* dst, index_t ldb) noexcept {
+  constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
+  static_assert(32 % L == 0, "Q8_0: a block must be a whole number of float vectors");
+  const index_t nb = D > 0 ? D / 32 : nb_rt;
+#pragma GCC unroll 8
+  for (index_t i = 0; i < nb; ++i) {
+    const auto d = simd::broadcast<A>(simd::fp16x2_to_float<A>(blk[i].d.bits)[0]);
+#pragma GCC unroll 8
+    for (index_t c = 0; c < 32; c += L) simd::store(dst + 32 * i + c, simd::load_i8_f32<A>(blk[i].qs + c) * d);
+  }
+  for (index_t c = 32 * nb; c < ldb; ++c) dst[c] = 0.0f;
+}
+
+/// Hint the cache to fetch `bytes` bytes at p (the decode kernel requests a tile ahead).
+PACT_ALWAYS_INLINE void prefetch_bytes(const void* p, index_t bytes) noexcept {
+  const auto* c = static_cast<const char*>(p);
+  for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(c + off);
+}
+
 /// Precomputed RoPE angles for positions [first, first + count): cos then sin, `half`
 /// values each per position; rotate(x, pos) applies the table's layout.
 struct rope_angles {
@@ -143,9 +179,7 @@ struct dense_kv {
 
   /// Hint the cache to fetch row `pos` of head h (used one tile ahead by the decode kernel).
   PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
-    const auto* p = reinterpret_cast<const char*>(&t(b, pos, h, 0));
-    const index_t bytes = dim() * t.stride(3) * static_cast<index_t>(bytes_per_value);
-    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+    prefetch_bytes(&t(b, pos, h, 0), dim() * t.stride(3) * static_cast<index_t>(bytes_per_value));
   }
 
   static constexpr bool has_scales = false;  ///< values are the numbers themselves
@@ -154,14 +188,8 @@ struct dense_kv {
   /// dim when known at compile time (0 = runtime). Scaled is meaningless here (no scales).
   template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
-    const index_t d = D > 0 ? D : dim();
-    if (t.stride(3) == 1) {
-      convert_row<A, false, D>(&t(b, pos, h, 0), d, dst, 1.0f);
-    } else {
-      for (index_t c = 0; c < d; ++c) dst[c] = to_f32(t(b, pos, h, c));
-    }
+    convert_padded_row<A, false, D>(&t(b, pos, h, 0), t.stride(3), dim(), 1.0f, dst, ldb);
     if (rope) rope->rotate(dst, pos);
-    for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
   }
 
   /// Rows [j0, j0 + n) of (b, h). `rows` (>= n) rows must be readable; rows n..rows-1 of a
@@ -193,9 +221,7 @@ struct quantized_kv_source {
 
   /// Hint the cache to fetch row `pos` of head h (used one tile ahead by the decode kernel).
   PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
-    const auto* p = reinterpret_cast<const char*>(&q.values(b, pos, h, 0));
-    const index_t bytes = dim() * q.values.stride(3) * static_cast<index_t>(bytes_per_value);
-    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+    prefetch_bytes(&q.values(b, pos, h, 0), dim() * q.values.stride(3) * static_cast<index_t>(bytes_per_value));
   }
 
   static constexpr bool has_scales = true;
@@ -210,15 +236,8 @@ struct quantized_kv_source {
   /// the scale to scores and probabilities instead, once per key rather than per value).
   template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
-    const index_t d = D > 0 ? D : dim();
-    const auto& v = q.values;
     const float s = Scaled ? scale(b, h, pos) : 1.0f;
-    if (v.stride(3) == 1) {
-      convert_row<A, Scaled, D>(&v(b, pos, h, 0), d, dst, s);
-    } else {
-      for (index_t c = 0; c < d; ++c) dst[c] = s * scalar_as_f32(v(b, pos, h, c));
-    }
-    for (index_t c = d; c < ldb; ++c) dst[c] = 0.0f;
+    convert_padded_row<A, Scaled, D>(&q.values(b, pos, h, 0), q.values.stride(3), dim(), s, dst, ldb);
   }
 
   template <class A>
@@ -239,26 +258,14 @@ struct q8_0_kv_source {
   index_t dim() const noexcept { return 32 * q.blocks.extent(3); }
 
   PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
-    const auto* p = reinterpret_cast<const char*>(&q.blocks(b, pos, h, 0));
-    const index_t bytes = q.blocks.extent(3) * static_cast<index_t>(sizeof(quant::block_q8_0));
-    for (index_t off = 0; off < bytes; off += 64) simd::prefetch_l2(p + off);
+    prefetch_bytes(&q.blocks(b, pos, h, 0), q.blocks.extent(3) * static_cast<index_t>(sizeof(quant::block_q8_0)));
   }
 
   static constexpr bool has_scales = false;  ///< the block scales are applied in row()
 
   template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
-    constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
-    static_assert(32 % L == 0, "q8_0_kv: a block must be a whole number of float vectors");
-    const index_t nb = D > 0 ? D / 32 : q.blocks.extent(3);
-    const quant::block_q8_0* blk = &q.blocks(b, pos, h, 0);
-#pragma GCC unroll 8
-    for (index_t i = 0; i < nb; ++i) {
-      const auto d = simd::broadcast<A>(simd::fp16x2_to_float<A>(blk[i].d.bits)[0]);
-#pragma GCC unroll 8
-      for (index_t c = 0; c < 32; c += L) simd::store(dst + 32 * i + c, simd::load_i8_f32<A>(blk[i].qs + c) * d);
-    }
-    for (index_t c = 32 * nb; c < ldb; ++c) dst[c] = 0.0f;
+    convert_q8_0_row<A, D>(&q.blocks(b, pos, h, 0), q.blocks.extent(3), dst, ldb);
   }
 
   template <class A>

@@ -9,6 +9,7 @@
 
 #include "pact/attention/kv_source.hpp"
 #include "pact/attention/paged_kv.hpp"
+#include "pact/attention/paged_kv_source.hpp"
 #include "pact/core/error.hpp"
 #include "pact/core/tensor_view.hpp"
 
@@ -54,6 +55,25 @@ struct kv_traits<q8_0_kv> {
       throw error(errc::bad_stride, string("attention: ") + what + " Q8_0 blocks of a row must be contiguous (stride 1)");
   }
 };
+/// A block table must cover seq_len tokens of every sequence with ids inside the pool.
+inline void validate_block_table(const tensor_view<const std::int32_t, 2>& table, index_t seq_len, index_t block_size,
+                                 index_t num_blocks, const char* what) {
+  using std::string;
+  validate(table, what);
+  detail::require(seq_len >= 0, errc::invalid_shape, "attention: paged seq_len must be >= 0");
+  if (seq_len == 0 || table.extent(0) == 0) return;
+  detail::require(block_size > 0, errc::invalid_shape, "attention: paged pool has zero-sized blocks");
+  const index_t used = (seq_len + block_size - 1) / block_size;
+  if (table.extent(1) < used)
+    throw error(errc::invalid_argument, string("attention: ") + what + " block table has fewer blocks than seq_len needs");
+  for (index_t b = 0; b < table.extent(0); ++b)
+    for (index_t i = 0; i < used; ++i) {
+      const auto id = table(b, i);
+      if (id < 0 || id >= num_blocks)
+        throw error(errc::invalid_argument, string("attention: ") + what + " block table holds a block id outside the pool");
+    }
+}
+
 template <class T>
 struct kv_traits<paged_kv_view<T>> {
   using value = T;
@@ -62,21 +82,40 @@ struct kv_traits<paged_kv_view<T>> {
     return {p.block_table.extent(0), p.seq_len, p.pool.extent(2), p.pool.extent(3)};
   }
   static void validate_extra(const paged_kv_view<T>& p, const char* what) {
+    validate_block_table(p.block_table, p.seq_len, p.pool.extent(1), p.pool.extent(0), what);
+  }
+};
+template <class T>
+struct kv_traits<paged_quantized_kv<T>> {
+  using value = T;
+  static const tensor_view<const T, 4>& memory(const paged_quantized_kv<T>& p) { return p.pool; }
+  static std::array<index_t, 4> shape(const paged_quantized_kv<T>& p) {
+    return {p.block_table.extent(0), p.seq_len, p.pool.extent(2), p.pool.extent(3)};
+  }
+  static void validate_extra(const paged_quantized_kv<T>& p, const char* what) {
     using std::string;
-    validate(p.block_table, what);
-    const index_t bs = p.pool.extent(1);
-    detail::require(p.seq_len >= 0, errc::invalid_shape, "attention: paged seq_len must be >= 0");
-    if (p.seq_len == 0 || p.block_table.extent(0) == 0) return;
-    detail::require(bs > 0, errc::invalid_shape, "attention: paged pool has zero-sized blocks");
-    const index_t used = (p.seq_len + bs - 1) / bs;
-    if (p.block_table.extent(1) < used)
-      throw error(errc::invalid_argument, string("attention: ") + what + " block table has fewer blocks than seq_len needs");
-    for (index_t b = 0; b < p.block_table.extent(0); ++b)
-      for (index_t i = 0; i < used; ++i) {
-        const auto id = p.block_table(b, i);
-        if (id < 0 || id >= p.pool.extent(0))
-          throw error(errc::invalid_argument, string("attention: ") + what + " block table holds a block id outside the pool");
-      }
+    validate(p.scales, what);
+    const index_t bs = p.pool.extent(1), tps = p.tokens_per_scale;
+    if (tps < 1 || (bs > 0 && bs % tps != 0))
+      throw error(errc::invalid_argument, string("attention: ") + what + " tokens_per_scale must be >= 1 and divide the block size");
+    if (p.scales.extent(0) != p.pool.extent(0) || p.scales.extent(1) != (bs > 0 ? bs / tps : 0) || p.scales.extent(2) != p.pool.extent(2))
+      throw error(errc::invalid_shape,
+                  string("attention: ") + what + " scales must be [num_blocks, block_size / tokens_per_scale, kv_heads]");
+    validate_block_table(p.block_table, p.seq_len, bs, p.pool.extent(0), what);
+  }
+};
+template <>
+struct kv_traits<paged_q8_0_kv> {
+  using value = quant::block_q8_0;
+  static const tensor_view<const quant::block_q8_0, 4>& memory(const paged_q8_0_kv& p) { return p.pool; }
+  static std::array<index_t, 4> shape(const paged_q8_0_kv& p) {
+    return {p.block_table.extent(0), p.seq_len, p.pool.extent(2), 32 * p.pool.extent(3)};
+  }
+  static void validate_extra(const paged_q8_0_kv& p, const char* what) {
+    using std::string;
+    if (p.pool.extent(3) > 1 && p.pool.stride(3) != 1)
+      throw error(errc::bad_stride, string("attention: ") + what + " Q8_0 blocks of a row must be contiguous (stride 1)");
+    validate_block_table(p.block_table, p.seq_len, p.pool.extent(1), p.pool.extent(0), what);
   }
 };
 

@@ -1,0 +1,128 @@
+#pragma once
+// Kernel-side readers of the paged views (paged_kv.hpp): the same row / tile / prefetch /
+// scale interface as the dense sources in kv_source.hpp, with a row's address looked up in
+// the block table. Tables and scales were validated by the entry point (kv_traits.hpp).
+#include <cstdint>
+
+#include "pact/attention/kv_source.hpp"
+#include "pact/attention/paged_kv.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace attention_detail {
+
+/// Token pos of sequence b lives at (block, slot) of the pool.
+struct paged_slot {
+  index_t block, slot;
+};
+PACT_ALWAYS_INLINE paged_slot locate(const tensor_view<const std::int32_t, 2>& table, index_t block_size, index_t b,
+                                     index_t pos) noexcept {
+  return {table(b, pos / block_size), pos % block_size};
+}
+
+/// float / bf16 / fp16 pool.
+template <class T>
+struct paged_kv_source {
+  static_assert(is_attention_float<T>, "paged_kv_view holds float, bf16 or fp16 values");
+  paged_kv_view<T> pv;
+  const rope_angles* rope = nullptr;  ///< K only: rotate rows at their positions
+
+  index_t batch() const noexcept { return pv.block_table.extent(0); }
+  index_t seq() const noexcept { return pv.seq_len; }
+  index_t heads() const noexcept { return pv.pool.extent(2); }
+  index_t dim() const noexcept { return pv.pool.extent(3); }
+  static constexpr std::size_t bytes_per_value = sizeof(T);
+
+  PACT_ALWAYS_INLINE const T* at(index_t b, index_t h, index_t pos) const noexcept {
+    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    return &pv.pool(blk, slot, h, 0);
+  }
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    prefetch_bytes(at(b, h, pos), dim() * pv.pool.stride(3) * static_cast<index_t>(sizeof(T)));
+  }
+  static constexpr bool has_scales = false;
+  template <class A, index_t D = 0, bool Scaled = true>
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
+    convert_padded_row<A, false, D>(at(b, h, pos), pv.pool.stride(3), dim(), 1.0f, dst, ldb);
+    if (rope) rope->rotate(dst, pos);
+  }
+  template <class A>
+  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
+    return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
+  }
+};
+
+/// int8 / FP8 E4M3 pool with per-(token run, head) scales: like quantized_kv_source with
+/// per-token scales (the decode kernel applies them to scores and probabilities).
+template <class T>
+struct paged_quantized_kv_source {
+  paged_quantized_kv<T> pv;
+
+  index_t batch() const noexcept { return pv.block_table.extent(0); }
+  index_t seq() const noexcept { return pv.seq_len; }
+  index_t heads() const noexcept { return pv.pool.extent(2); }
+  index_t dim() const noexcept { return pv.pool.extent(3); }
+  static constexpr std::size_t bytes_per_value = sizeof(T);
+
+  PACT_ALWAYS_INLINE const T* at(index_t b, index_t h, index_t pos) const noexcept {
+    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    return &pv.pool(blk, slot, h, 0);
+  }
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    prefetch_bytes(at(b, h, pos), dim() * pv.pool.stride(3) * static_cast<index_t>(sizeof(T)));
+  }
+  static constexpr bool has_scales = true;
+  static constexpr bool scale_per_head() noexcept { return false; }
+  PACT_ALWAYS_INLINE float scale(index_t b, index_t h, index_t pos) const noexcept {
+    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    return pv.scales(blk, slot / pv.tokens_per_scale, h);
+  }
+  template <class A, index_t D = 0, bool Scaled = true>
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
+    const float s = Scaled ? scale(b, h, pos) : 1.0f;
+    convert_padded_row<A, Scaled, D>(at(b, h, pos), pv.pool.stride(3), dim(), s, dst, ldb);
+  }
+  template <class A>
+  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
+    return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
+  }
+};
+
+/// Q8_0 pool: rows converted block by block as q8_0_kv_source does.
+struct paged_q8_0_kv_source {
+  paged_q8_0_kv pv;
+
+  index_t batch() const noexcept { return pv.block_table.extent(0); }
+  index_t seq() const noexcept { return pv.seq_len; }
+  index_t heads() const noexcept { return pv.pool.extent(2); }
+  index_t dim() const noexcept { return 32 * pv.pool.extent(3); }
+
+  PACT_ALWAYS_INLINE const quant::block_q8_0* at(index_t b, index_t h, index_t pos) const noexcept {
+    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    return &pv.pool(blk, slot, h, 0);
+  }
+  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
+    prefetch_bytes(at(b, h, pos), pv.pool.extent(3) * static_cast<index_t>(sizeof(quant::block_q8_0)));
+  }
+  static constexpr bool has_scales = false;  ///< the block scales are applied in row()
+  template <class A, index_t D = 0, bool Scaled = true>
+  PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
+    convert_q8_0_row<A, D>(at(b, h, pos), pv.pool.extent(3), dst, ldb);
+  }
+  template <class A>
+  f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
+    return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
+  }
+};
+
+template <class T>
+auto make_kv_source(const paged_kv_view<T>& v, const rope_angles* rope = nullptr) {
+  return paged_kv_source<T>{v, rope};
+}
+template <class T>
+auto make_kv_source(const paged_quantized_kv<T>& v, const rope_angles* = nullptr) {
+  return paged_quantized_kv_source<T>{v};
+}
+inline auto make_kv_source(const paged_q8_0_kv& v, const rope_angles* = nullptr) { return paged_q8_0_kv_source{v}; }
+
+}  // namespace attention_detail
+PACT_NAMESPACE_END
