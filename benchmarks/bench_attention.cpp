@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <random>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -135,12 +137,13 @@ void bench_prefill_composed(benchmark::State& state, prefill_case c, int threads
 #endif
 
 // ---- decode ----------------------------------------------------------------------------
-enum class kv_dtype { f32, bf16, int8, fp8, q8_0 };
+enum class kv_dtype { f32, bf16, int8, int8_per_token, fp8, q8_0 };
 const char* dtype_name(kv_dtype t) {
   switch (t) {
     case kv_dtype::f32: return "f32";
     case kv_dtype::bf16: return "bf16";
     case kv_dtype::int8: return "int8";
+    case kv_dtype::int8_per_token: return "int8_per_token";
     case kv_dtype::fp8: return "fp8";
     case kv_dtype::q8_0: return "q8_0";
   }
@@ -199,14 +202,17 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
     std::vector<std::vector<pact::bf16>> ks(copies, b), vs(copies, b);
     loop([&](std::size_t i) { return pact::tensor_view<const pact::bf16, 4>(ks[i].data(), ext); },
          [&](std::size_t i) { return pact::tensor_view<const pact::bf16, 4>(vs[i].data(), ext); });
-  } else if (c.dtype == kv_dtype::int8) {
+  } else if (c.dtype == kv_dtype::int8 || c.dtype == kv_dtype::int8_per_token) {
+    // One scale per head, or one per (token, head) as a paged_kv_cache<int8_t> writes.
     std::vector<std::int8_t> b(n);
     for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::int8_t>(std::lround(src[i] * 127.0f));
     std::vector<std::vector<std::int8_t>> ks(copies, b), vs(copies, b);
-    const pact::tensor_view<const float, 3> sv(scales.data(), {1, c.hkv, 1});
+    const bool per_token = c.dtype == kv_dtype::int8_per_token;
+    if (per_token) scales.assign(static_cast<std::size_t>(c.hkv * c.kv_len), 1.0f / 127.0f);
+    const pact::tensor_view<const float, 3> sv(scales.data(), {1, c.hkv, per_token ? c.kv_len : 1});
     auto mk = [&](std::vector<std::vector<std::int8_t>>& x) {
       return [&](std::size_t i) {
-        return pact::quantized_kv<std::int8_t>{pact::tensor_view<const std::int8_t, 4>(x[i].data(), ext), sv, 0};
+        return pact::quantized_kv<std::int8_t>{pact::tensor_view<const std::int8_t, 4>(x[i].data(), ext), sv, per_token ? 1 : 0};
       };
     };
     loop(mk(ks), mk(vs));
@@ -231,6 +237,50 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   }
   const double flops = 4.0 * static_cast<double>(c.kv_len * c.d * c.hq);
   set_counters<pact::thread_pool>(state, flops, threads);
+  state.counters["GBps"] = benchmark::Counter(kv_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_bw"] = benchmark::Counter(kv_bytes * 1e-9 * 100.0 / pact_bench::dram_read_gbps(threads),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// ---- decode over a paged cache (block size 16, blocks shuffled through the pool) ----------
+// GBps counts the bytes a decode step reads: codes or values, plus the per-(token, head)
+// fp32 scales of an int8 / FP8 pool. Compare with the dense decode_kv entries of equal type.
+template <class T>
+void bench_decode_paged(benchmark::State& state, index_t kv_len, int threads) {
+  const index_t d = 128, hq = 32, hkv = 8, bs = 16;
+  const std::size_t n = static_cast<std::size_t>(kv_len * hkv * d);
+  const double row_bytes = std::is_same_v<T, pact::quant::block_q8_0> ? d / 32 * 34.0
+                           : pact::paged_kv_cache<T>::has_scales   ? d * sizeof(T) + 4.0
+                                                                    : d * sizeof(T);
+  const double kv_bytes = 2.0 * static_cast<double>(kv_len * hkv) * row_bytes;
+  const std::size_t copies = std::max<std::size_t>(2, static_cast<std::size_t>(96.0 * (1 << 20) / kv_bytes) + 1);
+  const auto src = random_floats(n, 7);
+  std::vector<std::unique_ptr<pact::paged_kv_cache<T>>> caches;
+  std::vector<typename pact::paged_kv_cache<T>::batch> batches;
+  std::mt19937 rng(1);
+  for (std::size_t i = 0; i < copies; ++i) {
+    caches.push_back(std::make_unique<pact::paged_kv_cache<T>>((kv_len + bs - 1) / bs, bs, hkv, d));
+    caches.back()->shuffle_free_blocks(rng);
+    const index_t id = caches.back()->add_sequence();
+    const pact::tensor_view<const float, 3> rows(src.data(), {kv_len, hkv, d});
+    caches.back()->append(id, rows, rows);
+    const std::vector<index_t> ids{id};
+    batches.push_back(caches.back()->make_batch(ids));
+  }
+  const auto q = random_floats(static_cast<std::size_t>(hq * d), 1);
+  std::vector<float> o(q.size());
+  pact::tensor_view<const float, 4> qv(q.data(), {1, 1, hq, d});
+  pact::tensor_view<float, 4> ov(o.data(), {1, 1, hq, d});
+  pact::attention_params p;
+  p.kv_splits = 2 * threads;
+  pact::thread_pool pool(threads);
+  std::size_t it = 0;
+  for (auto _ : state) {
+    const auto& b = batches[it++ % copies];
+    pact::attention(qv, b.keys(), b.values(), ov, p, pool);
+    benchmark::DoNotOptimize(o.data());
+  }
+  set_counters<pact::thread_pool>(state, 4.0 * static_cast<double>(kv_len * d * hq), threads);
   state.counters["GBps"] = benchmark::Counter(kv_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["pct_bw"] = benchmark::Counter(kv_bytes * 1e-9 * 100.0 / pact_bench::dram_read_gbps(threads),
                                                 benchmark::Counter::kIsIterationInvariantRate);
@@ -376,6 +426,11 @@ void register_all() {
         const decode_case c{kv, 128, 32, 8, t};
         reg("attention/pact/" + c.name() + "/threads:" + std::to_string(threads),
             [c, threads](benchmark::State& st) { bench_decode_pact(st, c, threads); });
+        if (kv == 16384 && t == kv_dtype::int8) {
+          const decode_case pt{kv, 128, 32, 8, kv_dtype::int8_per_token};
+          reg("attention/pact/" + pt.name() + "/threads:" + std::to_string(threads),
+              [pt, threads](benchmark::State& st) { bench_decode_pact(st, pt, threads); });
+        }
         if (kv == 16384 && (t == kv_dtype::f32 || t == kv_dtype::int8))
           reg("attention/pact_any_head_dim/" + c.name() + "/threads:" + std::to_string(threads),
               [c, threads](benchmark::State& st) {
@@ -383,6 +438,12 @@ void register_all() {
               });
       }
     const std::string t = "/threads:" + std::to_string(threads);
+    reg("attention/pact/decode_paged_kv16384_f32" + t, [threads](benchmark::State& st) { bench_decode_paged<float>(st, 16384, threads); });
+    reg("attention/pact/decode_paged_kv16384_bf16" + t, [threads](benchmark::State& st) { bench_decode_paged<pact::bf16>(st, 16384, threads); });
+    reg("attention/pact/decode_paged_kv16384_int8" + t, [threads](benchmark::State& st) { bench_decode_paged<std::int8_t>(st, 16384, threads); });
+    reg("attention/pact/decode_paged_kv16384_fp8" + t, [threads](benchmark::State& st) { bench_decode_paged<pact::fp8_e4m3>(st, 16384, threads); });
+    reg("attention/pact/decode_paged_kv16384_q8_0" + t,
+        [threads](benchmark::State& st) { bench_decode_paged<pact::quant::block_q8_0>(st, 16384, threads); });
     reg("attention/pact/varlen8_total3984_d128_h32kv8_causal" + t,
         [threads](benchmark::State& st) { bench_varlen_pact(st, 128, 32, 8, threads); });
     reg("attention/pact/padded8_s1024_d128_h32kv8_causal" + t,

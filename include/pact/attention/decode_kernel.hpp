@@ -212,12 +212,16 @@ struct decode_runner {
       // Per-token scales of the tile, padded with 1 (padding scores stay -inf, not NaN).
       if constexpr (k_scaled)
         if (k_token_scales)
-          for (index_t kvh = 0; kvh < p.hkv; ++kvh)
-            for (index_t j = 0; j < lds; ++j) kscale[kvh * lds + j] = j < n ? ks.scale(b, kvh, j0 + j) : 1.0f;
+          for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
+            ks.token_scales(b, kvh, j0, n, kscale + kvh * lds);
+            std::fill(kscale + kvh * lds + n, kscale + (kvh + 1) * lds, 1.0f);
+          }
       if constexpr (v_scaled)
         if (v_token_scales)
-          for (index_t kvh = 0; kvh < p.hkv; ++kvh)
-            for (index_t j = 0; j < lds; ++j) vscale[kvh * lds + j] = j < n ? vs.scale(b, kvh, j0 + j) : 1.0f;
+          for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
+            vs.token_scales(b, kvh, j0, n, vscale + kvh * lds);
+            std::fill(vscale + kvh * lds + n, vscale + (kvh + 1) * lds, 1.0f);
+          }
       for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
         // This head's rows of the tile, and a request for its rows of the next tile, which
         // then arrive while the other heads of this tile are computed.

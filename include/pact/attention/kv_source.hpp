@@ -231,6 +231,15 @@ struct quantized_kv_source {
   PACT_ALWAYS_INLINE float scale(index_t b, index_t h, index_t pos) const noexcept {
     return q.scales(b, h, q.block_tokens > 0 ? pos / q.block_tokens : 0);
   }
+  /// out[j] = scale(b, h, j0 + j) for j < n: one division per call, not one per token.
+  PACT_ALWAYS_INLINE void token_scales(index_t b, index_t h, index_t j0, index_t n, float* out) const noexcept {
+    const index_t bt = q.block_tokens > 0 ? q.block_tokens : n + 1;
+    index_t blk = q.block_tokens > 0 ? j0 / bt : 0, left = bt - (q.block_tokens > 0 ? j0 % bt : 0);
+    for (index_t j = 0; j < n; ++j) {
+      out[j] = q.scales(b, h, blk);
+      if (--left == 0) ++blk, left = bt;
+    }
+  }
 
   /// Row `pos` of head h as f32 (times its scale when Scaled; the decode kernel applies
   /// the scale to scores and probabilities instead, once per key rather than per value).

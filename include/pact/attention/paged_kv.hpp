@@ -17,6 +17,7 @@
 
 #include "pact/attention/kv_quantize.hpp"
 #include "pact/core/error.hpp"
+#include "pact/core/huge_page_buffer.hpp"
 #include "pact/core/tensor_view.hpp"
 #include "pact/quant/formats/ggml_blocks.hpp"
 #include "pact/quant/ggml.hpp"
@@ -107,8 +108,8 @@ class paged_kv_cache {
         detail::checked_mul(static_cast<std::size_t>(num_blocks), static_cast<std::size_t>(block_size), "paged_kv_cache"),
         static_cast<std::size_t>(kv_heads), "paged_kv_cache");
     const std::size_t n = detail::checked_mul(rows, static_cast<std::size_t>(row_elems_), "paged_kv_cache");
-    k_.resize(n);
-    v_.resize(n);
+    k_ = huge_page_buffer<T>(n);
+    v_ = huge_page_buffer<T>(n);
     if constexpr (has_scales) {
       k_scales_.assign(rows, 0.0f);
       v_scales_.assign(rows, 0.0f);
@@ -244,7 +245,7 @@ class paged_kv_cache {
     return row_index(s, pos, h);
   }
   template <class U>
-  void store_row(const tensor_view<U, 3>& src, index_t r, index_t h, std::size_t at, std::vector<T>& pool, std::vector<float>& scales,
+  void store_row(const tensor_view<U, 3>& src, index_t r, index_t h, std::size_t at, huge_page_buffer<T>& pool, std::vector<float>& scales,
                  std::vector<float>& row) const {
     T* dst = pool.data() + at * static_cast<std::size_t>(row_elems_);
     if constexpr (attention_detail::is_paged_float<T>) {
@@ -257,7 +258,7 @@ class paged_kv_cache {
         (void)quant::quantize_blocks<simd::native_arch>(row.data(), dst, static_cast<std::size_t>(row_elems_));  // finite: checked
     }
   }
-  void read_row(const std::vector<T>& pool, const std::vector<float>& scales, index_t seq, index_t pos, index_t h,
+  void read_row(const huge_page_buffer<T>& pool, const std::vector<float>& scales, index_t seq, index_t pos, index_t h,
                 std::span<float> out) const {
     detail::require(out.size() == static_cast<std::size_t>(dim_), errc::invalid_shape, "paged_kv_cache::read_k/read_v: out must hold dim floats");
     const std::size_t at = checked_row(seq, pos, h);
@@ -270,7 +271,7 @@ class paged_kv_cache {
       quant::dequantize_blocks<simd::native_arch>(src, out.data(), static_cast<std::size_t>(row_elems_));
     }
   }
-  view_type view(const std::vector<T>& pool, const std::vector<float>& scales, const batch& bt) const {
+  view_type view(const huge_page_buffer<T>& pool, const std::vector<float>& scales, const batch& bt) const {
     const tensor_view<const T, 4> p{pool.data(), {blocks_, block_size_, heads_, row_elems_}};
     const tensor_view<const std::int32_t, 2> table{bt.table.data(), {bt.rows, bt.cols}};
     if constexpr (has_scales)
@@ -280,7 +281,9 @@ class paged_kv_cache {
   }
 
   index_t blocks_, block_size_, heads_, dim_, row_elems_ = 0;
-  std::vector<T> k_, v_;
+  // Pools on 2 MiB pages where the OS allows: a decode step jumps from block to block, and
+  // with 4 KiB pages a shuffled 16k-token int8 pool decoded 1.2x slower than an unshuffled one.
+  huge_page_buffer<T> k_, v_;
   std::vector<float> k_scales_, v_scales_;  // [num_blocks, block_size, kv_heads], int8 / FP8 only
   std::vector<std::int32_t> free_;
   std::vector<seq_state> seqs_;

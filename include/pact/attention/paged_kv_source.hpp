@@ -2,6 +2,7 @@
 // Kernel-side readers of the paged views (paged_kv.hpp): the same row / tile / prefetch /
 // scale interface as the dense sources in kv_source.hpp, with a row's address looked up in
 // the block table. Tables and scales were validated by the entry point (kv_traits.hpp).
+#include <algorithm>
 #include <cstdint>
 
 #include "pact/attention/kv_source.hpp"
@@ -10,20 +11,36 @@
 PACT_NAMESPACE_BEGIN
 namespace attention_detail {
 
-/// Token pos of sequence b lives at (block, slot) of the pool.
+/// Token pos of sequence b lives at (block, slot) of the pool. Power-of-two block sizes (all
+/// that vLLM and llama.cpp use) shift and mask: the decode kernel locates every K and V row
+/// it reads and prefetches, and with a division per lookup a 16k-token int8 decode on one
+/// Zen 4 core took 10.6 ms against 7.7 ms for the dense cache (the f32 one hides it behind
+/// DRAM stalls).
 struct paged_slot {
   index_t block, slot;
 };
-PACT_ALWAYS_INLINE paged_slot locate(const tensor_view<const std::int32_t, 2>& table, index_t block_size, index_t b,
-                                     index_t pos) noexcept {
-  return {table(b, pos / block_size), pos % block_size};
-}
+struct paged_addressing {
+  tensor_view<const std::int32_t, 2> table;
+  index_t block_size = 1;
+  int shift = -1;  ///< log2(block_size) when a power of two, else -1
+  static paged_addressing make(const tensor_view<const std::int32_t, 2>& t, index_t bs) noexcept {
+    int sh = -1;
+    if (bs > 0 && (bs & (bs - 1)) == 0)
+      for (sh = 0; (index_t{1} << sh) < bs;) ++sh;
+    return {t, bs, sh};
+  }
+  PACT_ALWAYS_INLINE paged_slot locate(index_t b, index_t pos) const noexcept {
+    if (shift >= 0) return {table(b, pos >> shift), pos & (block_size - 1)};
+    return {table(b, pos / block_size), pos % block_size};
+  }
+};
 
 /// float / bf16 / fp16 pool.
 template <class T>
 struct paged_kv_source {
   static_assert(is_attention_float<T>, "paged_kv_view holds float, bf16 or fp16 values");
   paged_kv_view<T> pv;
+  paged_addressing addr;
   const rope_angles* rope = nullptr;  ///< K only: rotate rows at their positions
 
   index_t batch() const noexcept { return pv.block_table.extent(0); }
@@ -33,7 +50,7 @@ struct paged_kv_source {
   static constexpr std::size_t bytes_per_value = sizeof(T);
 
   PACT_ALWAYS_INLINE const T* at(index_t b, index_t h, index_t pos) const noexcept {
-    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    const auto [blk, slot] = addr.locate(b, pos);
     return &pv.pool(blk, slot, h, 0);
   }
   PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
@@ -56,6 +73,7 @@ struct paged_kv_source {
 template <class T>
 struct paged_quantized_kv_source {
   paged_quantized_kv<T> pv;
+  paged_addressing addr;
 
   index_t batch() const noexcept { return pv.block_table.extent(0); }
   index_t seq() const noexcept { return pv.seq_len; }
@@ -64,7 +82,7 @@ struct paged_quantized_kv_source {
   static constexpr std::size_t bytes_per_value = sizeof(T);
 
   PACT_ALWAYS_INLINE const T* at(index_t b, index_t h, index_t pos) const noexcept {
-    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    const auto [blk, slot] = addr.locate(b, pos);
     return &pv.pool(blk, slot, h, 0);
   }
   PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
@@ -73,8 +91,25 @@ struct paged_quantized_kv_source {
   static constexpr bool has_scales = true;
   static constexpr bool scale_per_head() noexcept { return false; }
   PACT_ALWAYS_INLINE float scale(index_t b, index_t h, index_t pos) const noexcept {
-    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    const auto [blk, slot] = addr.locate(b, pos);
     return pv.scales(blk, slot / pv.tokens_per_scale, h);
+  }
+  /// out[j] = scale(b, h, j0 + j) for j < n, walking the block table once per block.
+  PACT_ALWAYS_INLINE void token_scales(index_t b, index_t h, index_t j0, index_t n, float* out) const noexcept {
+    const index_t bs = pv.pool.extent(1), tps = pv.tokens_per_scale;
+    index_t entry = j0 / bs, slot = j0 % bs;
+    for (index_t j = 0; j < n;) {
+      const index_t blk = pv.block_table(b, entry);
+      const index_t run = std::min(n - j, bs - slot);
+      if (tps == 1) {
+        for (index_t i = 0; i < run; ++i) out[j + i] = pv.scales(blk, slot + i, h);
+      } else {
+        for (index_t i = 0; i < run; ++i) out[j + i] = pv.scales(blk, (slot + i) / tps, h);
+      }
+      j += run;
+      ++entry;
+      slot = 0;
+    }
   }
   template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
@@ -90,6 +125,7 @@ struct paged_quantized_kv_source {
 /// Q8_0 pool: rows converted block by block as q8_0_kv_source does.
 struct paged_q8_0_kv_source {
   paged_q8_0_kv pv;
+  paged_addressing addr;
 
   index_t batch() const noexcept { return pv.block_table.extent(0); }
   index_t seq() const noexcept { return pv.seq_len; }
@@ -97,7 +133,7 @@ struct paged_q8_0_kv_source {
   index_t dim() const noexcept { return 32 * pv.pool.extent(3); }
 
   PACT_ALWAYS_INLINE const quant::block_q8_0* at(index_t b, index_t h, index_t pos) const noexcept {
-    const auto [blk, slot] = locate(pv.block_table, pv.pool.extent(1), b, pos);
+    const auto [blk, slot] = addr.locate(b, pos);
     return &pv.pool(blk, slot, h, 0);
   }
   PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
@@ -116,13 +152,15 @@ struct paged_q8_0_kv_source {
 
 template <class T>
 auto make_kv_source(const paged_kv_view<T>& v, const rope_angles* rope = nullptr) {
-  return paged_kv_source<T>{v, rope};
+  return paged_kv_source<T>{v, paged_addressing::make(v.block_table, v.pool.extent(1)), rope};
 }
 template <class T>
 auto make_kv_source(const paged_quantized_kv<T>& v, const rope_angles* = nullptr) {
-  return paged_quantized_kv_source<T>{v};
+  return paged_quantized_kv_source<T>{v, paged_addressing::make(v.block_table, v.pool.extent(1))};
 }
-inline auto make_kv_source(const paged_q8_0_kv& v, const rope_angles* = nullptr) { return paged_q8_0_kv_source{v}; }
+inline auto make_kv_source(const paged_q8_0_kv& v, const rope_angles* = nullptr) {
+  return paged_q8_0_kv_source{v, paged_addressing::make(v.block_table, v.pool.extent(1))};
+}
 
 }  // namespace attention_detail
 PACT_NAMESPACE_END
