@@ -81,3 +81,19 @@ TEST(AlignedBuffer, AlignmentAndOverflow) {
   EXPECT_EQ(b.size(), 1000u);
   EXPECT_THROW(pact::aligned_buffer<double>(std::numeric_limits<std::size_t>::max() / 4), pact::error);
 }
+
+TEST(HugePageBuffer, ZeroedAlignedAndOverflow) {
+  const pact::huge_page_buffer<float> empty;
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_EQ(empty.data(), nullptr);
+  const pact::huge_page_buffer<float> small(37);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % 64, 0u);
+  for (std::size_t i = 0; i < small.size(); ++i) EXPECT_EQ(small.data()[i], 0.0f);
+  const std::size_t n = 3 * (pact::huge_page_buffer<std::int8_t>::huge_page / 2) + 5;  // 3 MiB + 5
+  const pact::huge_page_buffer<std::int8_t> big(n);
+  EXPECT_EQ(big.size(), n);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(big.data()) % pact::huge_page_buffer<std::int8_t>::huge_page, 0u);
+  EXPECT_EQ(big.data()[0], 0);
+  EXPECT_EQ(big.data()[n - 1], 0);
+  EXPECT_THROW(pact::huge_page_buffer<double>(std::numeric_limits<std::size_t>::max() / 4), pact::error);
+}

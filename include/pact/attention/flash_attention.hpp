@@ -55,7 +55,7 @@ bool overlaps(const tensor_view<T, 4>& a, const tensor_view<U, 4>& b) {
 /// softmax(scale * Q K^T + masks) V for every (batch, query head), FlashAttention-2 style.
 ///   q [batch, Sq, q_heads, dim], k and v [batch, Skv, kv_heads, dim], o [batch, Sq, q_heads, dim];
 ///   any positive strides. q/o: float, bf16 or fp16; k/v: the same, or quantized_kv<int8_t /
-///   fp8_e4m3>, or q8_0_kv (ggml Q8_0 blocks), or paged_kv_view<float / bf16 / fp16> (a paged cache). q_heads must be a multiple of kv_heads (GQA; kv_heads == 1 is MQA): query head
+///   fp8_e4m3>, or q8_0_kv (ggml Q8_0 blocks), or a paged cache: paged_kv_view<float / bf16 / fp16>, paged_quantized_kv<int8_t / fp8_e4m3>, paged_q8_0_kv. q_heads must be a multiple of kv_heads (GQA; kv_heads == 1 is MQA): query head
 ///   h reads KV head h / (q_heads / kv_heads). Extra memory is O(tile) per thread, plus
 ///   batch * q_heads * Sq * kv_splits * (dim + 2) floats when kv_splits > 1.
 /// Errors: invalid_shape (extents disagree, heads not dividing, option sizes), null_pointer,

@@ -12,7 +12,7 @@
 // k_rope [B, Skv, Dr], out [B, Sq, H, Dl] (the latent output; apply W_UV · W_O after).
 // The caches may hold float, bf16 or fp16 ([B, Skv, D] views), or be any cache that
 // pact::attention takes as K with one KV head ([B, Skv, 1, D]): a dense 4-d view,
-// quantized_kv<int8_t / fp8_e4m3>, q8_0_kv (Dl a multiple of 32) or a paged_kv_view. Each
+// quantized_kv<int8_t / fp8_e4m3>, q8_0_kv (Dl a multiple of 32) or a paged view (paged_kv_view, paged_quantized_kv, paged_q8_0_kv). Each
 // KV tile is converted (an f32 one copied) to f32 once per work item into O(kv_block x
 // (Dl + Dr)) scratch, so a bf16 or quantized cache gives bitwise the result of the f32
 // cache that holds the same (dequantized) values.
