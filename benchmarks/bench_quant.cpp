@@ -25,6 +25,7 @@
 #include <cstdint>
 #include "pact/core/threading.hpp"
 #include "pact/gemm.hpp"
+#include "pact/quant/gemm_dequant.hpp"
 #include "pact/quant/gemm_q.hpp"
 #include "pact/quant/gemv_q.hpp"
 #include "pact/quant/gemv_fp8.hpp"
@@ -456,6 +457,28 @@ void run_gemm_q(benchmark::State& state, int M, int N, int K, int threads) {
   state.SetLabel("peak " + std::to_string(static_cast<int>(peak)) + " GOP/s");
 }
 
+/// W4A32 GEMM: f32 activations against ggml-block weights dequantized panel by panel (no
+/// activation quantization). GFLOPS = 2 M N K / s, pct_peak of the measured f32 FMA peak.
+template <class Block>
+void run_gemm_dequant(benchmark::State& state, int M, int N, int K, int threads) {
+  std::vector<float> wf(static_cast<std::size_t>(N) * K), x(static_cast<std::size_t>(M) * K);
+  fill_random(wf.data(), wf.size(), 5);
+  fill_random(x.data(), x.size(), 6);
+  std::vector<Block> W(static_cast<std::size_t>(N) * K / Block::elems);
+  pact::quant::quantize<Block>(std::span<const float>(wf), std::span<Block>(W));
+  std::vector<float> y(static_cast<std::size_t>(M) * N);
+  pact::thread_pool pool(threads);
+  for (auto _ : state) {
+    pact::quant::gemm_dequant<Block>(pact::make_row_major(static_cast<const float*>(x.data()), M, K), std::span<const Block>(W), N,
+                                     pact::make_row_major(y.data(), M, N), pool);
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * M * N * K;
+  const double peak = pact_bench::fma_peak_gflops(threads);
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = benchmark::Counter(flops * 1e-9 * 100.0 / peak, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void register_all() {
   for (int threads : {1, 2})
     for (int M : {8, 32, 128, 512}) {
@@ -471,6 +494,17 @@ void register_all() {
       benchmark::RegisterBenchmark(q8.c_str(),
                                    [=](benchmark::State& st) { run_gemm_q<pact::quant::block_q8_0>(st, M, 4096, 4096, threads); })
           ->UseRealTime()->Unit(benchmark::kMillisecond);
+      if (M <= 128) {
+        std::string d4 = "quant/pact_dequant/q4_0", dk = "quant/pact_dequant/q4_K";
+        d4.append(tail);
+        dk.append(tail);
+        benchmark::RegisterBenchmark(d4.c_str(),
+                                     [=](benchmark::State& st) { run_gemm_dequant<pact::quant::block_q4_0>(st, M, 4096, 4096, threads); })
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(dk.c_str(),
+                                     [=](benchmark::State& st) { run_gemm_dequant<pact::quant::block_q4_K>(st, M, 4096, 4096, threads); })
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      }
     }
   for (int threads : {1, 2})
     for (auto [N, K] : {std::pair<int, int>{4096, 4096}, {14336, 4096}}) {

@@ -1,5 +1,5 @@
 // docs/quant.md's snippets: quantizers, untrusted bytes, W8A8 int8 GEMM, the block GEMVs
-// (Q4_0/Q8_0, MXFP4, Q4_K), the FP8 GEMV and the batched block GEMM. Each block runs on
+// (Q4_0/Q8_0, MXFP4, Q4_K), the FP8 GEMV, the batched block GEMM and the dequantizing GEMM. Each block runs on
 // small shapes and is checked (round trips, plain-loop products, error codes).
 // [snippet quant_api]
 #include <pact/quant.hpp>
@@ -17,6 +17,9 @@ namespace q = pact::quant;
 // [snippet quant_gemm_q]
 #include <pact/quant/gemm_q.hpp>
 // [/snippet quant_gemm_q]
+// [snippet quant_gemm_dequant]
+#include <pact/quant/gemm_dequant.hpp>
+// [/snippet quant_gemm_dequant]
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -234,6 +237,26 @@ int main() {
       for (pact::index_t n = 0; n < N; ++n)
         for (pact::index_t k = 0; k < K; ++k) want[std::size_t(i * N + n)] += double(xd[std::size_t(i * K + k)]) * wd[std::size_t(n * K + k)];
     snippet::require(snippet::max_rel_err(y, want) < 1e-4, "batched Q4_0 GEMM");
+  }
+  {
+    const pact::index_t M = 8, N = 64, K = 512;
+    const auto wf = snippet::values(std::size_t(N * K), 10), xf = snippet::values(std::size_t(M * K), 11);
+    std::vector<q::block_q4_K> w_blocks(static_cast<std::size_t>(N * K / 256));
+    q::quantize<q::block_q4_K>(std::span<const float>(wf), std::span<q::block_q4_K>(w_blocks));
+    std::vector<float> yv(static_cast<std::size_t>(M * N));
+    float* y = yv.data();
+    const float* x = xf.data();
+    // [snippet quant_gemm_dequant]
+    const auto X = pact::make_row_major(x, M, K);   // f32 (or bf16 / fp16) activations, not quantized
+    pact::quant::gemm_dequant<pact::quant::block_q4_K>(X, std::span<const q::block_q4_K>(w_blocks), N,
+                                                       pact::make_row_major(y, M, N), pool);   // Y = X · Wᵀ
+    // [/snippet quant_gemm_dequant]
+    const auto wd = dequantized(w_blocks);
+    std::vector<double> want(static_cast<std::size_t>(M * N));
+    for (pact::index_t i = 0; i < M; ++i)
+      for (pact::index_t n = 0; n < N; ++n)
+        for (pact::index_t k = 0; k < K; ++k) want[std::size_t(i * N + n)] += double(xf[std::size_t(i * K + k)]) * wd[std::size_t(n * K + k)];
+    snippet::require(snippet::max_rel_err(y, want) < 1e-5, "W4A32 Q4_K GEMM (dequantize on the fly)");
   }
   std::puts("quant snippets: ok");
   return 0;
