@@ -8,6 +8,7 @@
 #include <pact/quant/mx.hpp>
 #include <pact/quant/untrusted.hpp>
 // Quantized compute kernels (docs/quant.md, "Quantized kernels").
+#include <pact/quant/gemm_dequant.hpp>
 #include <pact/quant/gemm_q.hpp>
 #include <pact/quant/gemv_q.hpp>
 #include <pact/quant/gemv_fp8.hpp>
