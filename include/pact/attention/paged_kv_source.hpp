@@ -35,27 +35,39 @@ struct paged_addressing {
   }
 };
 
-/// float / bf16 / fp16 pool.
-template <class T>
-struct paged_kv_source {
-  static_assert(is_attention_float<T>, "paged_kv_view holds float, bf16 or fp16 values");
-  paged_kv_view<T> pv;
+/// What every paged source shares: the view, its addressing, the shape and row lookups.
+/// Row elements are values, codes or Q8_0 blocks (View::pool's element type T).
+template <class T, class View>
+struct paged_pool_rows {
+  View pv;
   paged_addressing addr;
-  const rope_angles* rope = nullptr;  ///< K only: rotate rows at their positions
 
   index_t batch() const noexcept { return pv.block_table.extent(0); }
   index_t seq() const noexcept { return pv.seq_len; }
   index_t heads() const noexcept { return pv.pool.extent(2); }
-  index_t dim() const noexcept { return pv.pool.extent(3); }
-  static constexpr std::size_t bytes_per_value = sizeof(T);
+  index_t row_elems() const noexcept { return pv.pool.extent(3); }
 
   PACT_ALWAYS_INLINE const T* at(index_t b, index_t h, index_t pos) const noexcept {
     const auto [blk, slot] = addr.locate(b, pos);
     return &pv.pool(blk, slot, h, 0);
   }
+  /// Hint the cache to fetch row `pos` of head h (used one tile ahead by the decode kernel).
   PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
-    prefetch_bytes(at(b, h, pos), dim() * pv.pool.stride(3) * static_cast<index_t>(sizeof(T)));
+    prefetch_bytes(at(b, h, pos), row_elems() * pv.pool.stride(3) * static_cast<index_t>(sizeof(T)));
   }
+};
+
+/// float / bf16 / fp16 pool.
+template <class T>
+struct paged_kv_source : paged_pool_rows<T, paged_kv_view<T>> {
+  static_assert(is_attention_float<T>, "paged_kv_view holds float, bf16 or fp16 values");
+  using base = paged_pool_rows<T, paged_kv_view<T>>;
+  using base::at;
+  using base::pv;
+  const rope_angles* rope = nullptr;  ///< K only: rotate rows at their positions
+
+  index_t dim() const noexcept { return pv.pool.extent(3); }
+  static constexpr std::size_t bytes_per_value = sizeof(T);
   static constexpr bool has_scales = false;
   template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
@@ -71,23 +83,14 @@ struct paged_kv_source {
 /// int8 / FP8 E4M3 pool with per-(token run, head) scales: like quantized_kv_source with
 /// per-token scales (the decode kernel applies them to scores and probabilities).
 template <class T>
-struct paged_quantized_kv_source {
-  paged_quantized_kv<T> pv;
-  paged_addressing addr;
+struct paged_quantized_kv_source : paged_pool_rows<T, paged_quantized_kv<T>> {
+  using base = paged_pool_rows<T, paged_quantized_kv<T>>;
+  using base::addr;
+  using base::at;
+  using base::pv;
 
-  index_t batch() const noexcept { return pv.block_table.extent(0); }
-  index_t seq() const noexcept { return pv.seq_len; }
-  index_t heads() const noexcept { return pv.pool.extent(2); }
   index_t dim() const noexcept { return pv.pool.extent(3); }
   static constexpr std::size_t bytes_per_value = sizeof(T);
-
-  PACT_ALWAYS_INLINE const T* at(index_t b, index_t h, index_t pos) const noexcept {
-    const auto [blk, slot] = addr.locate(b, pos);
-    return &pv.pool(blk, slot, h, 0);
-  }
-  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
-    prefetch_bytes(at(b, h, pos), dim() * pv.pool.stride(3) * static_cast<index_t>(sizeof(T)));
-  }
   static constexpr bool has_scales = true;
   static constexpr bool scale_per_head() noexcept { return false; }
   PACT_ALWAYS_INLINE float scale(index_t b, index_t h, index_t pos) const noexcept {
@@ -123,22 +126,8 @@ struct paged_quantized_kv_source {
 };
 
 /// Q8_0 pool: rows converted block by block as q8_0_kv_source does.
-struct paged_q8_0_kv_source {
-  paged_q8_0_kv pv;
-  paged_addressing addr;
-
-  index_t batch() const noexcept { return pv.block_table.extent(0); }
-  index_t seq() const noexcept { return pv.seq_len; }
-  index_t heads() const noexcept { return pv.pool.extent(2); }
+struct paged_q8_0_kv_source : paged_pool_rows<quant::block_q8_0, paged_q8_0_kv> {
   index_t dim() const noexcept { return 32 * pv.pool.extent(3); }
-
-  PACT_ALWAYS_INLINE const quant::block_q8_0* at(index_t b, index_t h, index_t pos) const noexcept {
-    const auto [blk, slot] = addr.locate(b, pos);
-    return &pv.pool(blk, slot, h, 0);
-  }
-  PACT_ALWAYS_INLINE void prefetch_row(index_t b, index_t h, index_t pos) const noexcept {
-    prefetch_bytes(at(b, h, pos), pv.pool.extent(3) * static_cast<index_t>(sizeof(quant::block_q8_0)));
-  }
   static constexpr bool has_scales = false;  ///< the block scales are applied in row()
   template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
@@ -152,14 +141,14 @@ struct paged_q8_0_kv_source {
 
 template <class T>
 auto make_kv_source(const paged_kv_view<T>& v, const rope_angles* rope = nullptr) {
-  return paged_kv_source<T>{v, paged_addressing::make(v.block_table, v.pool.extent(1)), rope};
+  return paged_kv_source<T>{{v, paged_addressing::make(v.block_table, v.pool.extent(1))}, rope};
 }
 template <class T>
 auto make_kv_source(const paged_quantized_kv<T>& v, const rope_angles* = nullptr) {
-  return paged_quantized_kv_source<T>{v, paged_addressing::make(v.block_table, v.pool.extent(1))};
+  return paged_quantized_kv_source<T>{{v, paged_addressing::make(v.block_table, v.pool.extent(1))}};
 }
 inline auto make_kv_source(const paged_q8_0_kv& v, const rope_angles* = nullptr) {
-  return paged_q8_0_kv_source{v, paged_addressing::make(v.block_table, v.pool.extent(1))};
+  return paged_q8_0_kv_source{{v, paged_addressing::make(v.block_table, v.pool.extent(1))}};
 }
 
 }  // namespace attention_detail
