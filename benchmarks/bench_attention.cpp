@@ -153,7 +153,10 @@ const char* dtype_name(kv_dtype t) {
 struct decode_case {
   index_t kv_len, d = 128, hq = 32, hkv = 8;
   kv_dtype dtype;
-  std::string name() const { return std::string("decode_kv") + std::to_string(kv_len) + "_" + dtype_name(dtype); }
+  bool int8_query = false;  ///< attention_params::int8_query (int8 caches)
+  std::string name() const {
+    return std::string("decode_kv") + std::to_string(kv_len) + "_" + dtype_name(dtype) + (int8_query ? "_int8_query" : "");
+  }
 };
 
 template <class T>
@@ -181,6 +184,7 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   pact::tensor_view<float, 4> ov(o.data(), {1, 1, c.hq, c.d});
   pact::attention_params p;
   p.kv_splits = 2 * threads;
+  p.int8_query = c.int8_query;
   pact::thread_pool pool(threads);
   const std::array<index_t, 4> ext{1, c.kv_len, c.hkv, c.d};
   std::vector<float> scales(static_cast<std::size_t>(c.hkv), 1.0f / 127.0f);
@@ -246,7 +250,7 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
 // GBps counts the bytes a decode step reads: codes or values, plus the per-(token, head)
 // fp32 scales of an int8 / FP8 pool. Compare with the dense decode_kv entries of equal type.
 template <class T>
-void bench_decode_paged(benchmark::State& state, index_t kv_len, int threads) {
+void bench_decode_paged(benchmark::State& state, index_t kv_len, int threads, bool int8_query = false) {
   const index_t d = 128, hq = 32, hkv = 8, bs = 16;
   const std::size_t n = static_cast<std::size_t>(kv_len * hkv * d);
   const double row_bytes = std::is_same_v<T, pact::quant::block_q8_0> ? d / 32 * 34.0
@@ -273,6 +277,7 @@ void bench_decode_paged(benchmark::State& state, index_t kv_len, int threads) {
   pact::tensor_view<float, 4> ov(o.data(), {1, 1, hq, d});
   pact::attention_params p;
   p.kv_splits = 2 * threads;
+  p.int8_query = int8_query;
   pact::thread_pool pool(threads);
   std::size_t it = 0;
   for (auto _ : state) {
@@ -431,6 +436,13 @@ void register_all() {
           reg("attention/pact/" + pt.name() + "/threads:" + std::to_string(threads),
               [pt, threads](benchmark::State& st) { bench_decode_pact(st, pt, threads); });
         }
+        if (t == kv_dtype::int8)  // integer q.k (attention_params::int8_query), per-head and per-token scales
+          for (kv_dtype it : {kv_dtype::int8, kv_dtype::int8_per_token}) {
+            if (it == kv_dtype::int8_per_token && kv != 16384) continue;
+            const decode_case iq{kv, 128, 32, 8, it, true};
+            reg("attention/pact/" + iq.name() + "/threads:" + std::to_string(threads),
+                [iq, threads](benchmark::State& st) { bench_decode_pact(st, iq, threads); });
+          }
         if (kv == 16384 && (t == kv_dtype::f32 || t == kv_dtype::int8))
           reg("attention/pact_any_head_dim/" + c.name() + "/threads:" + std::to_string(threads),
               [c, threads](benchmark::State& st) {
@@ -441,6 +453,8 @@ void register_all() {
     reg("attention/pact/decode_paged_kv16384_f32" + t, [threads](benchmark::State& st) { bench_decode_paged<float>(st, 16384, threads); });
     reg("attention/pact/decode_paged_kv16384_bf16" + t, [threads](benchmark::State& st) { bench_decode_paged<pact::bf16>(st, 16384, threads); });
     reg("attention/pact/decode_paged_kv16384_int8" + t, [threads](benchmark::State& st) { bench_decode_paged<std::int8_t>(st, 16384, threads); });
+    reg("attention/pact/decode_paged_kv16384_int8_int8_query" + t,
+        [threads](benchmark::State& st) { bench_decode_paged<std::int8_t>(st, 16384, threads, true); });
     reg("attention/pact/decode_paged_kv16384_fp8" + t, [threads](benchmark::State& st) { bench_decode_paged<pact::fp8_e4m3>(st, 16384, threads); });
     reg("attention/pact/decode_paged_kv16384_q8_0" + t,
         [threads](benchmark::State& st) { bench_decode_paged<pact::quant::block_q8_0>(st, 16384, threads); });

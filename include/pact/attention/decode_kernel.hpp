@@ -14,6 +14,8 @@
 //   output  o_r = alpha_r * o_r + sum_j p_rj v_j   (two rows of accumulators at a time)
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "pact/attention/flash_driver.hpp"
@@ -49,6 +51,10 @@ struct decode_runner {
   PACT_ALWAYS_INLINE void scores(const float* kbuf, index_t ldk, index_t n, const float* qrows, index_t ldq, index_t rows,
                                  float* s, index_t lds, index_t dv_rt) const noexcept {
     const index_t dv = DV > 0 ? DV : dv_rt;
+    // A compile-time key stride makes the L key rows one base register plus immediate
+    // offsets; with a runtime stride GCC kept L row pointers and spilled them to vector
+    // registers (a vmovq per load, measured as the hottest instructions of the loop).
+    if constexpr (DV > 0) ldk = DV * L;
     for (index_t r = 0; r < rows; ++r) {
       const float* qr = qrows + r * ldq;
       for (index_t j0 = 0; j0 < n; j0 += L) {
@@ -70,6 +76,55 @@ struct decode_runner {
           }
         }
         simd::store(s + r * lds + j0, simd::reduce_add_each(acc));
+      }
+    }
+  }
+
+  /// int8_query: s[r][j] = qscale_r * (q8_r . k_j) for j < n, with q8 the rows' int8 codes
+  /// stored as q + 128 (unsigned: dot_u8s8 is vpdpbusd) and k_j the cache's int8 codes
+  /// (dim bytes each, contiguous). The + 128 is undone exactly by starting each key's
+  /// accumulator at -128 * sum(k_j) per lane; every lane then holds an exact partial
+  /// s8 x s8 sum, and |q8 . k| <= 127 * 128 * dim < 2^24 for dim <= 1024, so the float
+  /// conversion and the transposing sum are exact too: the integer dot is the result up
+  /// to the final multiply. Layout of s as in scores().
+  PACT_ALWAYS_INLINE void scores_i8(const std::int8_t* kc, index_t n, const std::uint8_t* q8, index_t rows,
+                                    const float* qscale, std::int32_t* corr, float* s, index_t lds,
+                                    index_t dim_rt) const noexcept {
+    using VI = simd::vec<std::int32_t, A>;
+    constexpr index_t L8 = static_cast<index_t>(simd::lanes<std::int8_t, A>);
+    const index_t dim = D > 0 ? D : dim_rt;  // a compile-time stride: immediate offsets
+    const index_t nv = dim / L8;
+    const auto flip = simd::broadcast<A>(std::uint8_t{0x80});
+    for (index_t j0 = 0; j0 < n; j0 += L) {
+      const index_t nj = std::min(L, n - j0);
+      const std::int8_t* kb = kc + j0 * dim;
+      for (index_t j = 0; j < nj; ++j) {
+        VI c = simd::zero<std::int32_t, A>();
+        for (index_t v = 0; v < nv; ++v) c = simd::dot_u8s8(c, flip, simd::load<A>(kb + j * dim + v * L8));
+        simd::store(corr + j * L, simd::zero<std::int32_t, A>() - c);
+      }
+      for (index_t r = 0; r < rows; ++r) {
+        const std::uint8_t* qr = q8 + r * dim;
+        VI acc[L];
+        V f[L];
+        if (nj == L) {
+#pragma GCC unroll 16
+          for (index_t j = 0; j < L; ++j) acc[j] = simd::load<A>(corr + j * L);
+          for (index_t v = 0; v < nv; ++v) {
+            const auto qv = simd::load<A>(qr + v * L8);
+#pragma GCC unroll 16
+            for (index_t j = 0; j < L; ++j) acc[j] = simd::dot_u8s8(acc[j], qv, simd::load<A>(kb + j * dim + v * L8));
+          }
+        } else {
+          for (index_t j = 0; j < L; ++j) acc[j] = j < nj ? simd::load<A>(corr + j * L) : simd::zero<std::int32_t, A>();
+          for (index_t v = 0; v < nv; ++v) {
+            const auto qv = simd::load<A>(qr + v * L8);
+            for (index_t j = 0; j < nj; ++j) acc[j] = simd::dot_u8s8(acc[j], qv, simd::load<A>(kb + j * dim + v * L8));
+          }
+        }
+#pragma GCC unroll 16
+        for (index_t j = 0; j < L; ++j) f[j] = simd::to_float(acc[j]);
+        simd::store(s + r * lds + j0, simd::reduce_add_each(f) * simd::broadcast<A>(qscale[r]));
       }
     }
   }
@@ -115,6 +170,29 @@ struct decode_runner {
     }
   }
 
+  /// int8_query: q8[row][c] = round(q[row][c] * 127 / max|q[row]|) + 128 and qscale[row] =
+  /// max|q[row]| / 127 (an all-zero row gets codes 128 and scale 0). Returns false, and the
+  /// kernel keeps the f32 path, when a row holds NaN or Inf (their propagation rules then
+  /// stay those of the f32 path).
+  static bool quantize_query_rows(const float* q, index_t ldq, index_t rows, index_t dim, std::uint8_t* q8,
+                                  float* qscale) noexcept {
+    for (index_t row = 0; row < rows; ++row) {
+      const float* qr = q + row * ldq;
+      float amax = 0.0f;
+      for (index_t c = 0; c < dim; ++c) amax = std::max(amax, std::fabs(qr[c]));
+      if (!std::isfinite(amax)) return false;
+      for (index_t c = 0; c < dim; ++c)
+        if (!std::isfinite(qr[c])) return false;
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      qscale[row] = amax / 127.0f;
+      for (index_t c = 0; c < dim; ++c) {
+        const float code = std::clamp(std::nearbyint(qr[c] * inv), -127.0f, 127.0f);
+        q8[row * dim + c] = static_cast<std::uint8_t>(static_cast<int>(code) + 128);
+      }
+    }
+    return true;
+  }
+
   void run(index_t item) const {
     const index_t split = item % p.splits;
     const index_t b = item / p.splits;
@@ -139,7 +217,17 @@ struct decode_runner {
 
     // scratch: q [rows_all][dpl], o [rows_all][dpl], m, l, qpos, lo, hi, slope [rows_all],
     // s [R][lds], k/v tile of one head [bkv][dpl], alpha [R], k/v token scales [kv_heads][lds]
-    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * bkv * dpl + R + 2 * p.hkv * lds + L;
+    // int8_query over int8 K codes: q rows as int8 (+ 128) with one scale each, the tile's
+    // K codes of one head, and the per-key -128 * sum(k) correction lanes.
+    constexpr bool int8_codes = requires(const KS& k) { k.code_row(index_t{}, index_t{}, index_t{}); };
+    constexpr index_t L8 = static_cast<index_t>(simd::lanes<std::int8_t, A>);
+    bool use_i8 = false;
+    if constexpr (int8_codes)
+      use_i8 = p.int8_query && ks.codes_contiguous() && p.dim % L8 == 0 && p.dim <= 1024 && (D == 0 || D == p.dim);
+    const index_t i8_floats =
+        use_i8 ? 16 + round_up(rows_all, L) + bkv * L + ceil_div(bkv * p.dim, index_t{4}) + ceil_div(rows_all * p.dim, index_t{4})
+               : 0;
+    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * bkv * dpl + R + 2 * p.hkv * lds + L + i8_floats;
     auto& scratch = thread_scratch();
     scratch.reserve_discard(static_cast<std::size_t>(need));
     float* qbuf = scratch.data();
@@ -156,6 +244,12 @@ struct decode_runner {
     float* alpha = vbuf + bkv * dpl;
     float* kscale = alpha + R;
     float* vscale = kscale + p.hkv * lds;
+    // int8_query buffers (64-byte aligned: the corrections are loaded as whole vectors).
+    float* i8_base = vscale + p.hkv * lds;
+    float* qscale = reinterpret_cast<float*>(round_up(reinterpret_cast<std::uintptr_t>(i8_base), std::uintptr_t{64}));
+    std::int32_t* kcorr = reinterpret_cast<std::int32_t*>(qscale + round_up(rows_all, L));
+    std::int8_t* kcodes = reinterpret_cast<std::int8_t*>(kcorr + bkv * L);
+    std::uint8_t* q8 = reinterpret_cast<std::uint8_t*>(kcodes + bkv * p.dim);
 
     const float inf = std::numeric_limits<float>::infinity();
     const float kv_offset = static_cast<float>(p.skv - p.sq);
@@ -186,6 +280,7 @@ struct decode_runner {
         for (index_t c = p.dim; c < dpl; ++c) qr[c] = 0.0f;
         std::fill(obuf + row * dpl, obuf + (row + 1) * dpl, 0.0f);
       }
+    if (use_i8) use_i8 = quantize_query_rows(qbuf, dpl, rows_all, p.dim, q8, qscale);
     index_t s_lo = split * p.split_len, s_hi = std::min(p.skv, (split + 1) * p.split_len);
     if (lo_min > -inf) s_lo = std::max(s_lo, static_cast<index_t>(std::max(0.0f, lo_min)));
     if (hi_max < inf) s_hi = std::min(s_hi, static_cast<index_t>(std::max(-1.0f, hi_max)) + 1);
@@ -230,13 +325,27 @@ struct decode_runner {
             ks.prefetch_row(b, kvh, j0 + bkv + j);
             vs.prefetch_row(b, kvh, j0 + bkv + j);
           }
-          ks.template row<A, D, false>(b, kvh, j0 + j, kbuf + j * dpl, dpl);
+          bool copied = false;
+          if constexpr (int8_codes) {
+            if (use_i8) {
+              std::memcpy(kcodes + j * p.dim, ks.code_row(b, kvh, j0 + j), static_cast<std::size_t>(p.dim));
+              copied = true;
+            }
+          }
+          if (!copied) ks.template row<A, D, false>(b, kvh, j0 + j, kbuf + j * dpl, dpl);
           vs.template row<A, D, false>(b, kvh, j0 + j, vbuf + j * dpl, dpl);
         }
         const f32_rows kt{kbuf, dpl};
         const f32_rows vt{vbuf, dpl};
         const index_t row0 = kvh * R;
-        scores(kt.ptr, kt.row_stride, n, qbuf + row0 * dpl, dpl, R, s, lds, dv);
+        bool scored = false;
+        if constexpr (int8_codes) {
+          if (use_i8) {
+            scores_i8(kcodes, n, q8 + row0 * p.dim, R, qscale + row0, kcorr, s, lds, p.dim);
+            scored = true;
+          }
+        }
+        if (!scored) scores(kt.ptr, kt.row_stride, n, qbuf + row0 * dpl, dpl, R, s, lds, dv);
         // Online softmax per row, vectors along keys.
         for (index_t r = 0; r < R; ++r) {
           const index_t row = row0 + r;

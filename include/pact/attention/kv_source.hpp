@@ -253,6 +253,15 @@ struct quantized_kv_source {
   f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
     return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
   }
+
+  /// int8 caches: the raw codes of row `pos` of head h, for integer q.k (int8_query).
+  /// Valid when codes_contiguous().
+  bool codes_contiguous() const noexcept { return q.values.stride(3) == 1; }
+  PACT_ALWAYS_INLINE const std::int8_t* code_row(index_t b, index_t h, index_t pos) const noexcept
+    requires std::is_same_v<T, std::int8_t>
+  {
+    return &q.values(b, pos, h, 0);
+  }
 };
 
 /// Q8_0 K or V: each row's blocks are widened and multiplied by their fp16 scale while

@@ -123,6 +123,14 @@ struct paged_quantized_kv_source : paged_pool_rows<T, paged_quantized_kv<T>> {
   f32_rows tile(index_t b, index_t h, index_t j0, index_t n, index_t rows, bool, float* buf, index_t ldb) const noexcept {
     return convert_tile<A>(*this, b, h, j0, n, rows, buf, ldb);
   }
+
+  /// int8 pools: the raw codes of row `pos` of head h, for integer q.k (int8_query).
+  bool codes_contiguous() const noexcept { return pv.pool.stride(3) == 1; }
+  PACT_ALWAYS_INLINE const std::int8_t* code_row(index_t b, index_t h, index_t pos) const noexcept
+    requires std::is_same_v<T, std::int8_t>
+  {
+    return at(b, h, pos);
+  }
 };
 
 /// Q8_0 pool: rows converted block by block as q8_0_kv_source does.

@@ -47,6 +47,16 @@ struct attention_params {
   /// uses rope_keys = false). The table's head dim must equal q's.
   const rope_table* rope = nullptr;
   bool rope_keys = true;
+  /// Decode over an int8 K cache (quantized_kv<int8_t>, paged_quantized_kv<int8_t> or a
+  /// paged_kv_cache<int8_t>): quantize each scaled query row to int8 (one fp32 scale per
+  /// row: max |q| -> 127, round to nearest even) and compute q.k with exact integer dot
+  /// products (VNNI vpdpbusd on x86, widening multiplies elsewhere) instead of widening
+  /// every key to f32. Faster (docs/attention.md has the measured table) at the price of
+  /// the query's rounding error (|error of q.k| <= 0.5 * max|q| / 127 * sum |k|); the
+  /// result then no longer equals the f32 cache's. Applies to head dims that are a
+  /// multiple of 64 and at most 1024; prefill, other caches and query rows holding NaN/Inf
+  /// use the f32 path.
+  bool int8_query = false;
 };
 
 PACT_NAMESPACE_END
