@@ -9,6 +9,7 @@
 #include <pact/quant/untrusted.hpp>
 // Quantized compute kernels (docs/quant.md, "Quantized kernels").
 #include <pact/quant/gemm_dequant.hpp>
+#include <pact/quant/gemm_fp8.hpp>
 #include <pact/quant/gemm_q.hpp>
 #include <pact/quant/gemv_q.hpp>
 #include <pact/quant/gemv_fp8.hpp>

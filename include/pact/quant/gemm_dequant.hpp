@@ -1,117 +1,122 @@
 #pragma once
 // pact::quant::gemm_dequant — W4A16 / W4A32-style GEMM: float (or bf16 / fp16) activations
-// against weights in any ggml block format, dequantized on the fly:
+// against weights in any ggml or OCP MX block format, dequantized on the fly:
 //
-//   pact::quant::gemm_dequant<pact::quant::block_q4_K>(X, W, N, Y, pool);   // Y = X W^T
+//   pact::quant::gemm_dequant<pact::quant::block_q4_K>(X, W, N, Y, pool);      // Y = X W^T
+//   pact::quant::gemm_dequant<pact::quant::mx_block_fp4>(X, W, N, Y, pool);    // MXFP4 weights
+//   pact::quant::gemm_dequant(Xq, M, W, N, Y, pool);   // MX (or ggml) activation blocks too
 //
-// X: M x K activations (any layout), W: the GGUF layout (N rows of K / Block::elems blocks),
-// Y: M x N float. Unlike quant::gemm, X is not quantized: the only rounding is that of the
-// f32 GEMM over the dequantized weights. W is dequantized one panel at a time -- panel_rows
-// rows x panel_k columns, 512 KiB of f32 that stays in L2 while the f32 GEMM streams X
-// against it -- never into a full-size temporary, and each panel is dequantized once per
-// call, so the cost is N K conversions against 2 M N K flops (worthwhile from M ~ 8; for
-// M = 1 use quant::gemv, which reads the blocks directly).
+// X: M x K activations (any layout) or M rows of K / XBlock::elems blocks; W: N rows of
+// K / Block::elems blocks (the GGUF layout for ggml blocks, pact's MX layout for MX blocks);
+// Y: M x N float. The only rounding is that of the f32 GEMM over the exactly dequantized
+// operands (the MX spec's dot product, X_a X_b sum(P_a P_b), in f32 arithmetic). The panel
+// driver (quant/kernels/dequant_panels.hpp) decodes W one L2-sized panel at a time, so the
+// cost is N K conversions against 2 M N K flops (worthwhile from M ~ 8; for M = 1 use
+// quant::gemv, which reads ggml blocks directly).
 //
-// Threads split the panels' columns of Y; every panel runs the same serial GEMM calls in
-// the same k order, so Y is bitwise identical for every executor. NaN / Inf in X or in a
-// block's scales propagate through the products (validate untrusted blobs with
-// quant/untrusted.hpp first). Errors (pact::error): invalid_shape (K not a multiple of
-// Block::elems, W.size() != N K / Block::elems, Y not M x N), null_pointer, bad_stride,
-// aliasing (Y overlaps X or W).
+// Threads split the panels' columns of Y; Y is bitwise identical for every executor. NaN /
+// Inf in X or in a block's scales (the MX NaN scale 0xFF included) propagate through the
+// products (validate untrusted blobs with quant/untrusted.hpp first). Errors (pact::error):
+// invalid_shape (K not a multiple of the block size, W.size() != N K / Block::elems, X's
+// size not M K / XBlock::elems, Y not M x N), null_pointer, bad_stride, aliasing (Y overlaps
+// X or W).
 #include <algorithm>
 #include <cstdint>
 #include <span>
 
-#include "pact/core/aligned_buffer.hpp"
 #include "pact/core/error.hpp"
 #include "pact/core/matrix_view.hpp"
 #include "pact/core/threading.hpp"
-#include "pact/gemm/gemm.hpp"
 #include "pact/quant/ggml.hpp"
+#include "pact/quant/kernels/dequant_panels.hpp"
+#include "pact/quant/kernels/mx_dequantize.hpp"
+#include "pact/quant/mx.hpp"
 
 PACT_NAMESPACE_BEGIN
 namespace quant {
 
-namespace dequant_detail {
-/// Weight rows per panel: a multiple of every GEMM NR, and few enough that 2 threads get
-/// 16+ panels at N = 4096.
-inline constexpr index_t panel_rows = 256;
-/// Columns (k) per panel: a multiple of 256 (the K-quant super-block), so panels hold whole
-/// blocks of every format; 256 x 512 f32 = 512 KiB, half the L2 of the cores we tune for.
-inline constexpr index_t panel_k = 512;
-/// Weight rows dequantized together before the transposed write: 8 x 512 f32 = 16 KiB (L1).
-inline constexpr index_t rows_per_group = 8;
-}  // namespace dequant_detail
+/// A block type gemm_dequant can decode: one of the ggml blocks or one of the MX blocks.
+template <class Block>
+concept dequantizable_block = is_ggml_block_v<Block> || mx_block<Block>;
 
-template <class Block, class TX, class LX, class LY, executor Exec = serial>
-  requires is_ggml_block_v<Block>
-void gemm_dequant(const matrix_view<TX, LX>& X, std::span<const Block> W, index_t N, const matrix_view<float, LY>& Y,
-                  const Exec& exec = {}) {
+namespace dequant_detail {
+/// n_blocks consecutive blocks -> 32 / 256 floats each, with the arch's SIMD decoder.
+template <class A, class Block>
+void dequantize_row_blocks(const Block* x, float* y, std::size_t n_blocks) noexcept {
+  if constexpr (is_ggml_block_v<Block>) dequantize_blocks<A>(x, y, n_blocks);
+  else mx_detail::dequantize_mx_blocks<A>(x, y, n_blocks);
+}
+
+/// The checks both forms share; returns K / Block::elems.
+template <class Block, class LY>
+index_t check_weights(std::span<const Block> W, index_t N, index_t K, index_t M, const matrix_view<float, LY>& Y) {
   using pact::detail::require;
-  using namespace dequant_detail;
   constexpr index_t E = static_cast<index_t>(Block::elems);
-  validate(X, "quant::gemm_dequant: X");
-  validate(Y, "quant::gemm_dequant: Y");
-  const index_t M = X.rows(), K = X.cols();
   require(N >= 0, errc::invalid_shape, "quant::gemm_dequant: N must be >= 0");
   require(K % E == 0, errc::invalid_shape, "quant::gemm_dequant: K must be a multiple of the block size");
   const index_t kb = K / E;
   require(W.size() == pact::detail::checked_mul(static_cast<std::size_t>(N), static_cast<std::size_t>(kb), "quant::gemm_dequant: W"),
           errc::invalid_shape, "quant::gemm_dequant: W must hold N * K / Block::elems blocks");
   require(Y.rows() == M && Y.cols() == N, errc::invalid_shape, "quant::gemm_dequant: Y must be M x N");
-  if (M == 0 || N == 0) return;
   require(W.empty() || W.data() != nullptr, errc::null_pointer, "quant::gemm_dequant: null W");
-  {
-    const auto* wb = reinterpret_cast<const std::byte*>(W.data());
-    const auto* we = wb + W.size_bytes();
-    const matrix_view<const float, LY> yc = Y;
-    const auto* yb = reinterpret_cast<const std::byte*>(yc.data());
-    const auto* ye = reinterpret_cast<const std::byte*>(&yc(M - 1, N - 1)) + sizeof(float);
-    require(!overlaps(Y, X) && (ye <= wb || we <= yb), errc::aliasing, "quant::gemm_dequant: Y overlaps X or W");
-  }
-  if (K == 0) {
-    for (index_t i = 0; i < M; ++i)
-      for (index_t j = 0; j < N; ++j) Y(i, j) = 0.0f;
+  require(!overlaps_bytes(Y, W.data(), W.size_bytes()), errc::aliasing, "quant::gemm_dequant: Y overlaps W");
+  return kb;
+}
+
+/// weight_row for a block matrix: row n, columns [k0, k0 + kc) (k0, kc multiples of elems).
+template <class A, class Block>
+auto block_rows(const Block* W, index_t kb) noexcept {
+  return [W, kb](index_t n, index_t k0, index_t kc, float* out) {
+    constexpr index_t E = static_cast<index_t>(Block::elems);
+    dequantize_row_blocks<A>(W + n * kb + k0 / E, out, static_cast<std::size_t>(kc / E));
+  };
+}
+}  // namespace dequant_detail
+
+/// Y = X W^T with float (bf16 / fp16) activations X (M x K, any layout).
+template <dequantizable_block Block, class TX, class LX, class LY, executor Exec = serial>
+void gemm_dequant(const matrix_view<TX, LX>& X, std::span<const Block> W, index_t N, const matrix_view<float, LY>& Y,
+                  const Exec& exec = {}) {
+  using pact::detail::require;
+  using namespace dequant_detail;
+  validate(X, "quant::gemm_dequant: X");
+  validate(Y, "quant::gemm_dequant: Y");
+  const index_t M = X.rows(), K = X.cols();
+  const index_t kb = check_weights(W, N, K, M, Y);
+  require(!overlaps(Y, X), errc::aliasing, "quant::gemm_dequant: Y overlaps X");
+  if (M == 0 || N == 0) return;
+  if (K == 0) return zero_fill(Y);
+  gemm_panels(X, N, Y, exec, block_rows<simd::native_arch>(W.data(), kb));
+}
+
+/// Y = X W^T with block-quantized activations: X holds M rows of K / XBlock::elems blocks
+/// (e.g. MXFP8 / MXINT8 activations against MXFP4 weights: the MX GEMM). K is taken from
+/// X's size. Rows of X are widened to f32 512 at a time.
+template <dequantizable_block XBlock, dequantizable_block Block, class LY, executor Exec = serial>
+void gemm_dequant(std::span<const XBlock> X, index_t M, std::span<const Block> W, index_t N, const matrix_view<float, LY>& Y,
+                  const Exec& exec = {}) {
+  using pact::detail::require;
+  using namespace dequant_detail;
+  validate(Y, "quant::gemm_dequant: Y");
+  require(M >= 0, errc::invalid_shape, "quant::gemm_dequant: M must be >= 0");
+  require(M > 0 || X.empty(), errc::invalid_shape, "quant::gemm_dequant: X must be empty when M == 0");
+  if (M == 0) {  // K is unknown (X is empty); only Y's shape can be checked
+    require(Y.rows() == 0 && Y.cols() == N && N >= 0, errc::invalid_shape, "quant::gemm_dequant: Y must be M x N");
     return;
   }
+  const index_t xkb = static_cast<index_t>(X.size()) / M;
+  require(static_cast<std::size_t>(xkb) * static_cast<std::size_t>(M) == X.size(), errc::invalid_shape,
+          "quant::gemm_dequant: X must hold M rows of K / XBlock::elems blocks");
+  const auto K = static_cast<index_t>(
+      pact::detail::checked_mul(static_cast<std::size_t>(xkb), XBlock::elems, "quant::gemm_dequant: K"));
+  const index_t kb = check_weights(W, N, K, M, Y);
+  require(X.empty() || X.data() != nullptr, errc::null_pointer, "quant::gemm_dequant: null X");
+  require(!overlaps_bytes(Y, X.data(), X.size_bytes()), errc::aliasing, "quant::gemm_dequant: Y overlaps X");
+  if (N == 0) return;
+  if (K == 0) return zero_fill(Y);
   using A = simd::native_arch;
-  const index_t panels = (N + panel_rows - 1) / panel_rows;
-  auto run_panel = [&](index_t p) {
-    const index_t n0 = p * panel_rows, nr = std::min(panel_rows, N - n0);
-    thread_local aligned_buffer<float> panel, rows;
-    panel.reserve_discard(static_cast<std::size_t>(panel_rows * panel_k));
-    rows.reserve_discard(static_cast<std::size_t>(rows_per_group * panel_k));
-    for (index_t k0 = 0; k0 < K; k0 += panel_k) {
-      const index_t kc = std::min(panel_k, K - k0);
-      // The panel is B (kc x nr) row-major: B(k, r) = weight row n0 + r at column k0 + k.
-      // Rows are dequantized 8 at a time into an L1 buffer and written out transposed
-      // (8 consecutive floats per k), because the GEMM packs a row-major B with contiguous
-      // loads; a column-major B (each dequantized row in place) made its packing gather
-      // with stride kc, half of the time at M = 8.
-      for (index_t r0 = 0; r0 < nr; r0 += rows_per_group) {
-        const index_t g = std::min(rows_per_group, nr - r0);
-        for (index_t r = 0; r < g; ++r)
-          dequantize_blocks<A>(W.data() + (n0 + r0 + r) * kb + k0 / E, rows.data() + r * panel_k, static_cast<std::size_t>(kc / E));
-        float* dst = panel.data() + r0;
-        if (g == rows_per_group) {
-          for (index_t k = 0; k < kc; ++k)
-            for (index_t r = 0; r < rows_per_group; ++r) dst[k * nr + r] = rows.data()[r * panel_k + k];
-        } else {
-          for (index_t k = 0; k < kc; ++k)
-            for (index_t r = 0; r < g; ++r) dst[k * nr + r] = rows.data()[r * panel_k + k];
-        }
-      }
-      const auto Xk = X.block(0, k0, M, kc);
-      const auto B = make_row_major(static_cast<const float*>(panel.data()), kc, nr, nr);
-      const auto Yp = Y.block(0, n0, M, nr);
-      pact::gemm(1.0f, Xk, B, k0 == 0 ? 0.0f : 1.0f, Yp);  // beta 0 first: Y may hold NaN
-    }
-  };
-  if (panels == 1 || exec.num_threads() <= 1) {
-    for (index_t p = 0; p < panels; ++p) run_panel(p);
-  } else {
-    exec.parallel_for(panels, run_panel);
-  }
+  const auto x_rows = block_rows<A>(X.data(), xkb);
+  gemm_rows_then_panels(M, K, N, Y, exec, [&](index_t m, float* out) { x_rows(m, 0, K, out); }, block_rows<A>(W.data(), kb));
 }
 
 }  // namespace quant

@@ -21,6 +21,7 @@
 #include <pact/core/threading.hpp>
 #include <pact/quant/detail/float_ops.hpp>
 #include <pact/quant/formats/mx_blocks.hpp>
+#include <pact/quant/kernels/mx_dequantize.hpp>
 #include <pact/types/e8m0.hpp>
 #include <pact/types/fp4.hpp>
 #include <pact/types/fp6.hpp>
@@ -181,7 +182,9 @@ void quantize_mx(std::span<const float> x, std::span<Block> y, const E& exec = E
   });
 }
 
-/// Dequantize MX blocks (y.size() == 32 * x.size()). A NaN scale gives NaN values.
+/// Dequantize MX blocks (y.size() == 32 * x.size()) with the native arch's SIMD kernel
+/// (quant/kernels/mx_dequantize.hpp, bit-identical to scalar::dequantize_block). A NaN
+/// scale gives NaN values.
 template <mx_block Block, executor E = serial>
 void dequantize_mx(std::span<const Block> x, std::span<float> y, const E& exec = E{}) {
   pact::detail::require(y.size() == pact::detail::checked_mul(x.size(), 32, "dequantize_mx"),
@@ -191,7 +194,7 @@ void dequantize_mx(std::span<const Block> x, std::span<float> y, const E& exec =
   exec.parallel_for(static_cast<index_t>(tasks), [&](index_t t) {
     const std::size_t b0 = static_cast<std::size_t>(t) * chunk;
     const std::size_t b1 = std::min(x.size(), b0 + chunk);
-    for (std::size_t b = b0; b < b1; ++b) scalar::dequantize_block(x[b], y.data() + 32 * b);
+    mx_detail::dequantize_mx_blocks<simd::native_arch>(x.data() + b0, y.data() + 32 * b0, b1 - b0);
   });
 }
 

@@ -1,0 +1,126 @@
+#pragma once
+// The driver shared by every dequantize-on-the-fly GEMM (quant/gemm_dequant.hpp for ggml and
+// MX blocks, quant/gemm_fp8.hpp for FP8 with 128x128 scales): Y = X W^T, where W (N x K)
+// is only reachable through a row decoder
+//
+//   weight_row(n, k0, kc, out)   writes W(n, k0 .. k0 + kc) as kc floats to out
+//
+// W is dequantized one panel at a time -- panel_rows rows x panel_k columns, 512 KiB of f32
+// that stays in L2 while pact::gemm streams X against it -- never into a full-size
+// temporary, and each panel once per call (per x_rows_per_chunk rows of quantized X), so
+// the conversion costs N K decodes against 2 M N K flops.
+//
+// Threads split the panels' columns of Y; every panel runs the same serial GEMM calls in the
+// same k order, so Y is bitwise identical for every executor. Callers validate; nothing here
+// checks.
+#include <algorithm>
+#include <cstddef>
+
+#include "pact/core/aligned_buffer.hpp"
+#include "pact/core/matrix_view.hpp"
+#include "pact/core/threading.hpp"
+#include "pact/gemm/gemm.hpp"
+
+PACT_NAMESPACE_BEGIN
+namespace quant::dequant_detail {
+
+/// Weight rows per panel: a multiple of every GEMM NR, and few enough that 2 threads get
+/// 16+ panels at N = 4096.
+inline constexpr index_t panel_rows = 256;
+/// Columns (k) per panel: a multiple of 256 (the K-quant super-block) and of 128 (the FP8
+/// scale block), so panels hold whole blocks of every format; 256 x 512 f32 = 512 KiB, half
+/// the L2 of the cores we tune for.
+inline constexpr index_t panel_k = 512;
+/// Weight rows dequantized together before the transposed write: 8 x 512 f32 = 16 KiB (L1).
+inline constexpr index_t rows_per_group = 8;
+/// Quantized activations are widened to f32 this many rows at a time (2 MiB at K = 1024):
+/// the panels are then decoded once per chunk, ceil(M / 512) times in all.
+inline constexpr index_t x_rows_per_chunk = 512;
+
+/// Y = X W^T over the panels of W; X is M x K (f32 / bf16 / fp16, any layout), Y is M x N.
+template <class TX, class LX, class LY, executor Exec, class WeightRow>
+void gemm_panels(const matrix_view<TX, LX>& X, index_t N, const matrix_view<float, LY>& Y, const Exec& exec,
+                 const WeightRow& weight_row) {
+  const index_t M = X.rows(), K = X.cols();
+  const index_t panels = (N + panel_rows - 1) / panel_rows;
+  auto run_panel = [&](index_t p) {
+    const index_t n0 = p * panel_rows, nr = std::min(panel_rows, N - n0);
+    thread_local aligned_buffer<float> panel, rows;
+    panel.reserve_discard(static_cast<std::size_t>(panel_rows * panel_k));
+    rows.reserve_discard(static_cast<std::size_t>(rows_per_group * panel_k));
+    for (index_t k0 = 0; k0 < K; k0 += panel_k) {
+      const index_t kc = std::min(panel_k, K - k0);
+      // The panel is B (kc x nr) row-major: B(k, r) = weight row n0 + r at column k0 + k.
+      // Rows are dequantized 8 at a time into an L1 buffer and written out transposed
+      // (8 consecutive floats per k), because the GEMM packs a row-major B with contiguous
+      // loads; a column-major B (each dequantized row in place) made its packing gather
+      // with stride kc, half of the time at M = 8.
+      for (index_t r0 = 0; r0 < nr; r0 += rows_per_group) {
+        const index_t g = std::min(rows_per_group, nr - r0);
+        for (index_t r = 0; r < g; ++r) weight_row(n0 + r0 + r, k0, kc, rows.data() + r * panel_k);
+        float* dst = panel.data() + r0;
+        if (g == rows_per_group) {
+          for (index_t k = 0; k < kc; ++k)
+            for (index_t r = 0; r < rows_per_group; ++r) dst[k * nr + r] = rows.data()[r * panel_k + k];
+        } else {
+          for (index_t k = 0; k < kc; ++k)
+            for (index_t r = 0; r < g; ++r) dst[k * nr + r] = rows.data()[r * panel_k + k];
+        }
+      }
+      const auto Xk = X.block(0, k0, M, kc);
+      const auto B = make_row_major(static_cast<const float*>(panel.data()), kc, nr, nr);
+      const auto Yp = Y.block(0, n0, M, nr);
+      pact::gemm(1.0f, Xk, B, k0 == 0 ? 0.0f : 1.0f, Yp);  // beta 0 first: Y may hold NaN
+    }
+  };
+  if (panels == 1 || exec.num_threads() <= 1) {
+    for (index_t p = 0; p < panels; ++p) run_panel(p);
+  } else {
+    exec.parallel_for(panels, run_panel);
+  }
+}
+
+/// Y = X W^T for quantized activations reachable through activation_row(m, out), which
+/// writes the K floats of row m: rows are widened x_rows_per_chunk at a time (threads split
+/// the rows; each row's decode is fixed, so the result does not depend on the executor).
+template <class LY, executor Exec, class ActivationRow, class WeightRow>
+void gemm_rows_then_panels(index_t M, index_t K, index_t N, const matrix_view<float, LY>& Y, const Exec& exec,
+                           const ActivationRow& activation_row, const WeightRow& weight_row) {
+  const index_t chunk = std::min(M, x_rows_per_chunk);
+  aligned_buffer<float> xf(static_cast<std::size_t>(chunk) * static_cast<std::size_t>(K));
+  for (index_t m0 = 0; m0 < M; m0 += chunk) {
+    const index_t mc = std::min(chunk, M - m0);
+    constexpr index_t rows_per_task = 16;
+    const index_t tasks = (mc + rows_per_task - 1) / rows_per_task;
+    auto widen = [&](index_t t) {
+      for (index_t i = t * rows_per_task; i < std::min(mc, (t + 1) * rows_per_task); ++i)
+        activation_row(m0 + i, xf.data() + i * K);
+    };
+    if (tasks == 1 || exec.num_threads() <= 1) {
+      for (index_t t = 0; t < tasks; ++t) widen(t);
+    } else {
+      exec.parallel_for(tasks, widen);
+    }
+    gemm_panels(make_row_major(static_cast<const float*>(xf.data()), mc, K), N, Y.block(m0, 0, mc, N), exec, weight_row);
+  }
+}
+
+/// True if the float view Y and the byte range [p, p + bytes) share memory.
+template <class LY>
+bool overlaps_bytes(const matrix_view<float, LY>& Y, const void* p, std::size_t bytes) noexcept {
+  if (Y.empty() || bytes == 0) return false;
+  const auto* yb = reinterpret_cast<const std::byte*>(Y.data());
+  const auto* ye = reinterpret_cast<const std::byte*>(&Y(Y.rows() - 1, Y.cols() - 1)) + sizeof(float);
+  const auto* b = static_cast<const std::byte*>(p);
+  return yb < b + bytes && b < ye;
+}
+
+/// Y = 0 (the K = 0 product; Y may hold NaN).
+template <class LY>
+void zero_fill(const matrix_view<float, LY>& Y) noexcept {
+  for (index_t i = 0; i < Y.rows(); ++i)
+    for (index_t j = 0; j < Y.cols(); ++j) Y(i, j) = 0.0f;
+}
+
+}  // namespace quant::dequant_detail
+PACT_NAMESPACE_END
