@@ -26,6 +26,7 @@
 #include "pact/core/threading.hpp"
 #include "pact/gemm.hpp"
 #include "pact/quant/gemm_dequant.hpp"
+#include "pact/quant/gemm_fp8.hpp"
 #include "pact/quant/gemm_q.hpp"
 #include "pact/quant/gemv_q.hpp"
 #include "pact/quant/gemv_fp8.hpp"
@@ -460,12 +461,26 @@ void run_gemm_q(benchmark::State& state, int M, int N, int K, int threads) {
 /// W4A32 GEMM: f32 activations against ggml-block weights dequantized panel by panel (no
 /// activation quantization). GFLOPS = 2 M N K / s, pct_peak of the measured f32 FMA peak.
 template <class Block>
+std::vector<Block> quantize_blocks_of(const std::vector<float>& x) {
+  std::vector<Block> b(x.size() / Block::elems);
+  if constexpr (pact::quant::mx_block<Block>) pact::quant::quantize_mx<Block>(std::span<const float>(x), std::span<Block>(b));
+  else pact::quant::quantize<Block>(std::span<const float>(x), std::span<Block>(b));
+  return b;
+}
+
+void set_flop_counters(benchmark::State& state, int M, int N, int K, int threads) {
+  const double flops = 2.0 * M * N * K;
+  const double peak = pact_bench::fma_peak_gflops(threads);
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = benchmark::Counter(flops * 1e-9 * 100.0 / peak, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class Block>
 void run_gemm_dequant(benchmark::State& state, int M, int N, int K, int threads) {
   std::vector<float> wf(static_cast<std::size_t>(N) * K), x(static_cast<std::size_t>(M) * K);
   fill_random(wf.data(), wf.size(), 5);
   fill_random(x.data(), x.size(), 6);
-  std::vector<Block> W(static_cast<std::size_t>(N) * K / Block::elems);
-  pact::quant::quantize<Block>(std::span<const float>(wf), std::span<Block>(W));
+  const auto W = quantize_blocks_of<Block>(wf);
   std::vector<float> y(static_cast<std::size_t>(M) * N);
   pact::thread_pool pool(threads);
   for (auto _ : state) {
@@ -473,10 +488,42 @@ void run_gemm_dequant(benchmark::State& state, int M, int N, int K, int threads)
                                      pact::make_row_major(y.data(), M, N), pool);
     benchmark::ClobberMemory();
   }
-  const double flops = 2.0 * M * N * K;
-  const double peak = pact_bench::fma_peak_gflops(threads);
-  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["pct_peak"] = benchmark::Counter(flops * 1e-9 * 100.0 / peak, benchmark::Counter::kIsIterationInvariantRate);
+  set_flop_counters(state, M, N, K, threads);
+}
+
+/// The MX GEMM: block-quantized activations (XBlock) against block weights, both widened.
+template <class XBlock, class WBlock>
+void run_gemm_dequant_blocks(benchmark::State& state, int M, int N, int K, int threads) {
+  std::vector<float> wf(static_cast<std::size_t>(N) * K), x(static_cast<std::size_t>(M) * K);
+  fill_random(wf.data(), wf.size(), 5);
+  fill_random(x.data(), x.size(), 6);
+  const auto W = quantize_blocks_of<WBlock>(wf);
+  const auto X = quantize_blocks_of<XBlock>(x);
+  std::vector<float> y(static_cast<std::size_t>(M) * N);
+  pact::thread_pool pool(threads);
+  for (auto _ : state) {
+    pact::quant::gemm_dequant(std::span<const XBlock>(X), M, std::span<const WBlock>(W), N, pact::make_row_major(y.data(), M, N), pool);
+    benchmark::ClobberMemory();
+  }
+  set_flop_counters(state, M, N, K, threads);
+}
+
+/// FP8 128x128-block weights against f32 activations, or (fp8_x) 1x128 FP8 activations.
+template <class Fp8, bool fp8_x>
+void run_gemm_fp8(benchmark::State& state, int M, int N, int K, int threads) {
+  std::vector<float> wf(static_cast<std::size_t>(N) * K), x(static_cast<std::size_t>(M) * K);
+  fill_random(wf.data(), wf.size(), 5);
+  fill_random(x.data(), x.size(), 6);
+  const auto W = pact::quant::quantize_fp8_128x128<Fp8>(wf.data(), N, K, K);
+  const auto Xq = pact::quant::quantize_fp8_1x128<Fp8>(x.data(), M, K, K);
+  std::vector<float> y(static_cast<std::size_t>(M) * N);
+  pact::thread_pool pool(threads);
+  for (auto _ : state) {
+    if constexpr (fp8_x) pact::quant::gemm(Xq, W, pact::make_row_major(y.data(), M, N), pool);
+    else pact::quant::gemm(pact::make_row_major(static_cast<const float*>(x.data()), M, K), W, pact::make_row_major(y.data(), M, N), pool);
+    benchmark::ClobberMemory();
+  }
+  set_flop_counters(state, M, N, K, threads);
 }
 
 void register_all() {
@@ -505,6 +552,18 @@ void register_all() {
                                      [=](benchmark::State& st) { run_gemm_dequant<pact::quant::block_q4_K>(st, M, 4096, 4096, threads); })
             ->UseRealTime()->Unit(benchmark::kMillisecond);
       }
+      // FP8 (DeepSeek-V3 scales) and MX GEMMs, widened panel by panel into the f32 GEMM.
+      auto reg_f32_path = [&](const char* format, void (*fn)(benchmark::State&, int, int, int, int)) {
+        std::string name = "quant/pact_dequant/";
+        name.append(format).append(tail);
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { fn(st, M, 4096, 4096, threads); })
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      };
+      reg_f32_path("fp8_e4m3", run_gemm_fp8<pact::fp8_e4m3, false>);
+      reg_f32_path("fp8_e4m3xfp8_e4m3", run_gemm_fp8<pact::fp8_e4m3, true>);
+      reg_f32_path("mxfp4", run_gemm_dequant<pact::quant::mx_block_fp4>);
+      reg_f32_path("mxfp8_e4m3xmxfp4", run_gemm_dequant_blocks<pact::quant::mx_block_fp8_e4m3, pact::quant::mx_block_fp4>);
+      reg_f32_path("mxint8xmxint8", run_gemm_dequant_blocks<pact::quant::mx_block_int8, pact::quant::mx_block_int8>);
     }
   for (int threads : {1, 2})
     for (auto [N, K] : {std::pair<int, int>{4096, 4096}, {14336, 4096}}) {

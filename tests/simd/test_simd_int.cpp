@@ -1,5 +1,6 @@
 // int8 dot products (exact, incl. the extremes that saturate pmaddubsw) and int4 nibbles.
 #include <random>
+#include <vector>
 
 #include "pact/simd/simd.hpp"
 #include "support/arch_list.hpp"
@@ -166,4 +167,29 @@ TYPED_TEST(SimdInt, DotU8S8ScaledIsExact) {
         ASSERT_EQ(out[i], static_cast<std::int32_t>(acc[i] + s16[i] * dot)) << "lane " << i << " mode " << mode;
       }
     }
+}
+
+TYPED_TEST(SimdInt, SubByteCodeStreams) {
+  // load_u4_to_i32 / load_u6_to_i32 against a bit-by-bit reading of the stream, at every
+  // byte offset a kernel uses, with the bytes after the named range unreadable in spirit:
+  // the source ends exactly where the op's range ends, so ASan would catch an over-read.
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<std::int32_t, A>;
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 64; ++trial) {
+    std::vector<std::uint8_t> b4(L / 2), b6(6 * L / 8);
+    for (auto& v : b4) v = static_cast<std::uint8_t>(rng());
+    for (auto& v : b6) v = static_cast<std::uint8_t>(rng());
+    alignas(64) std::int32_t got4[L], got6[L];
+    simd::store(got4, simd::load_u4_to_i32<A>(b4.data()));
+    simd::store(got6, simd::load_u6_to_i32<A>(b6.data()));
+    auto bit = [](const std::vector<std::uint8_t>& s, std::size_t k) { return (s[k / 8] >> (k % 8)) & 1; };
+    for (std::size_t j = 0; j < L; ++j) {
+      int want4 = 0, want6 = 0;
+      for (int i = 0; i < 4; ++i) want4 |= bit(b4, 4 * j + static_cast<std::size_t>(i)) << i;
+      for (int i = 0; i < 6; ++i) want6 |= bit(b6, 6 * j + static_cast<std::size_t>(i)) << i;
+      ASSERT_EQ(got4[j], want4) << "u4 lane " << j;
+      ASSERT_EQ(got6[j], want6) << "u6 lane " << j;
+    }
+  }
 }

@@ -13,6 +13,7 @@
 #include "pact/simd/ops_int4.hpp"
 #include "pact/simd/ops_convert.hpp"
 #include "pact/simd/ops_quant.hpp"
+#include "pact/simd/ops_subbyte.hpp"
 #include "pact/simd/ops_int8_pack.hpp"
 #include "pact/simd/ops_int8_gemv.hpp"
 #include "pact/simd/ops_kv.hpp"

@@ -6,8 +6,8 @@
 //   MXFP8 E4M3 / E5M2: the exact FP8 -> f32 loads of simd/ops_kv.hpp (NaN codes -> NaN,
 //                      E5M2 Inf -> Inf)
 //   MXINT8:            exact int8 -> f32, times 2^-6, then times X (two exact-order products)
-//   MXFP6 / MXFP4:     the 6- or 4-bit codes are first spread to one byte each (24 or 16
-//                      bytes -> 32, in L1), then decoded in int32 lanes by bit arithmetic:
+//   MXFP6 / MXFP4:     the 6- or 4-bit codes are loaded straight into int32 lanes
+//                      (simd/ops_subbyte.hpp), then decoded by bit arithmetic:
 //                      normal  = ((e + 127 - bias) << 23) | (m << (23 - mant))
 //                      subnormal (e == 0) = m * 2^(1 - bias - mant), exact
 //                      with the sign bit ORed back, so -0 stays -0 as in the scalar decoder.
@@ -18,7 +18,7 @@
 
 #include "pact/quant/formats/mx_blocks.hpp"
 #include "pact/simd/ops_kv.hpp"
-#include "pact/simd/ops_quant.hpp"
+#include "pact/simd/ops_subbyte.hpp"
 #include "pact/simd/simd.hpp"
 #include "pact/types/e8m0.hpp"
 
@@ -39,25 +39,6 @@ PACT_ALWAYS_INLINE simd::vec<float, A> decode_small_float(const simd::vec<std::i
   const auto value = simd::select(simd::cmp_eq(simd::to_float(e), simd::zero<float, A>()), sub, normal);
   const VI sign = (c >> SignBit) << 31;
   return simd::bitcast<float>(simd::bitcast<std::int32_t>(value) | sign);
-}
-
-/// The 32 codes of a block, one per byte (FP6: 3 bytes hold 4 codes, little-endian bits;
-/// FP4: packed[i] holds elements 2i (low nibble) and 2i + 1).
-inline void spread_fp6_codes(const std::uint8_t* packed, std::uint8_t* codes) noexcept {
-  for (int g = 0; g < 8; ++g) {
-    const std::uint32_t w = static_cast<std::uint32_t>(packed[3 * g]) | static_cast<std::uint32_t>(packed[3 * g + 1]) << 8 |
-                            static_cast<std::uint32_t>(packed[3 * g + 2]) << 16;
-    codes[4 * g] = static_cast<std::uint8_t>(w & 0x3Fu);
-    codes[4 * g + 1] = static_cast<std::uint8_t>((w >> 6) & 0x3Fu);
-    codes[4 * g + 2] = static_cast<std::uint8_t>((w >> 12) & 0x3Fu);
-    codes[4 * g + 3] = static_cast<std::uint8_t>(w >> 18);
-  }
-}
-inline void spread_fp4_codes(const std::uint8_t* packed, std::uint8_t* codes) noexcept {
-  for (int i = 0; i < 16; ++i) {
-    codes[2 * i] = static_cast<std::uint8_t>(packed[i] & 0xFu);
-    codes[2 * i + 1] = static_cast<std::uint8_t>(packed[i] >> 4);
-  }
 }
 
 /// Decoded (unscaled) element lanes [k, k + lanes) of a block.
@@ -86,26 +67,26 @@ struct mx_element_decoder<A, mx_block_int8> {
 };
 template <class A>
 struct mx_element_decoder<A, mx_block_fp6_e2m3> {
-  alignas(64) std::uint8_t codes[32];
-  explicit mx_element_decoder(const mx_block_fp6_e2m3& b) noexcept { spread_fp6_codes(b.packed, codes); }
+  const std::uint8_t* packed;
+  explicit mx_element_decoder(const mx_block_fp6_e2m3& b) noexcept : packed(b.packed) {}
   PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept {
-    return decode_small_float<3, 1, 5, A>(simd::load_u8_to_i32<A>(codes + k));
+    return decode_small_float<3, 1, 5, A>(simd::load_u6_to_i32<A>(packed + 3 * k / 4));
   }
 };
 template <class A>
 struct mx_element_decoder<A, mx_block_fp6_e3m2> {
-  alignas(64) std::uint8_t codes[32];
-  explicit mx_element_decoder(const mx_block_fp6_e3m2& b) noexcept { spread_fp6_codes(b.packed, codes); }
+  const std::uint8_t* packed;
+  explicit mx_element_decoder(const mx_block_fp6_e3m2& b) noexcept : packed(b.packed) {}
   PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept {
-    return decode_small_float<2, 3, 5, A>(simd::load_u8_to_i32<A>(codes + k));
+    return decode_small_float<2, 3, 5, A>(simd::load_u6_to_i32<A>(packed + 3 * k / 4));
   }
 };
 template <class A>
 struct mx_element_decoder<A, mx_block_fp4> {
-  alignas(64) std::uint8_t codes[32];
-  explicit mx_element_decoder(const mx_block_fp4& b) noexcept { spread_fp4_codes(b.packed, codes); }
+  const std::uint8_t* packed;
+  explicit mx_element_decoder(const mx_block_fp4& b) noexcept : packed(b.packed) {}
   PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept {
-    return decode_small_float<1, 1, 3, A>(simd::load_u8_to_i32<A>(codes + k));
+    return decode_small_float<1, 1, 3, A>(simd::load_u4_to_i32<A>(packed + k / 2));
   }
 };
 
