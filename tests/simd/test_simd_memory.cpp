@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "pact/simd/simd.hpp"
 #include "support/arch_list.hpp"
@@ -107,4 +108,20 @@ TEST(SimdArch, NativeArchIsUsableAndNamed) {
 #elif defined(__riscv)
   EXPECT_STREQ(simd::native_arch::name, "scalar");
 #endif
+}
+
+TYPED_TEST(SimdMemory, TransposeTile) {
+  // Every element lands at its transposed place, with strides wider than the tile on both
+  // sides, and nothing outside the destination tile is written.
+  using A = TypeParam;
+  constexpr std::ptrdiff_t L = static_cast<std::ptrdiff_t>(pact::simd::lanes<float, A>);
+  constexpr std::ptrdiff_t lds = L + 3, ldd = 2 * L + 1;
+  std::vector<float> src(static_cast<std::size_t>(L * lds)), dst(static_cast<std::size_t>(L * ldd), -1.0f);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i) + 0.5f;
+  pact::simd::transpose_tile<A>(src.data(), lds, dst.data(), ldd);
+  for (std::ptrdiff_t i = 0; i < L; ++i)
+    for (std::ptrdiff_t j = 0; j < ldd; ++j) {
+      const float want = j < L ? src[static_cast<std::size_t>(j * lds + i)] : -1.0f;
+      ASSERT_EQ(dst[static_cast<std::size_t>(i * ldd + j)], want) << i << "," << j;
+    }
 }

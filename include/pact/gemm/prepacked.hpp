@@ -51,6 +51,53 @@ class packed_b {
   aligned_buffer<T> data_;
 };
 
+/// The packed layout as a formula, for producers that write B in it themselves (a decoder
+/// that widens quantized weights straight into slivers, skipping a row-major copy and the
+/// pack): B is K x N, N padded to padded_cols = ceil(N / NR) * NR; K is cut into blocks of
+/// KC rows; block pc (a multiple of KC, kcb = min(KC, K - pc) rows) starts at pc *
+/// padded_cols and holds padded_cols / NR slivers of kcb x NR, row-major within a sliver.
+/// Padding columns must hold finite values (zeros): the microkernel multiplies them.
+template <class T = float, class Policy = void>
+struct packed_b_layout {
+  using policy = gemm_detail::select_policy<Policy, T>;
+  static constexpr index_t nr = policy::nr;
+  static constexpr index_t kc = policy::kc;
+  static constexpr index_t padded_cols(index_t cols) noexcept { return gemm_detail::ceil_div(cols, nr) * nr; }
+  /// Offset of B(k, j) in a K-row layout with padded_cols columns.
+  static constexpr index_t offset(index_t K, index_t padded, index_t k, index_t j) noexcept {
+    const index_t pc = k / kc * kc, kcb = std::min(kc, K - pc);
+    return pc * padded + (j / nr) * nr * kcb + (k - pc) * nr + j % nr;
+  }
+};
+
+/// A non-owning B in packed_b_layout, written by the caller (rows x cols, data holding
+/// rows * padded_cols(cols) elements); gemm(alpha, A, view, beta, C) reads it like packed_b.
+template <class T = float, class Policy = void>
+class packed_b_view {
+ public:
+  using policy = gemm_detail::select_policy<Policy, T>;
+  static_assert(detail::check_gemm_policy<policy>());
+  static_assert(std::is_same_v<typename policy::compute_type, T>, "packed_b_view: the policy's compute_type must be T");
+  using layout = packed_b_layout<T, Policy>;
+
+  packed_b_view(const T* data, index_t rows, index_t cols) noexcept
+      : data_(data), rows_(rows), cols_(cols), padded_cols_(layout::padded_cols(cols)) {}
+
+  index_t rows() const noexcept { return rows_; }
+  index_t cols() const noexcept { return cols_; }
+  const T* block(index_t jc, index_t /*nc*/, index_t pc, index_t kc) const noexcept {
+    return data_ + pc * padded_cols_ + (jc / policy::nr) * policy::nr * kc;
+  }
+  template <class Exec>
+  const T* block(index_t jc, index_t nc, index_t pc, index_t kc, const Exec&) const noexcept {
+    return block(jc, nc, pc, kc);
+  }
+
+ private:
+  const T* data_ = nullptr;
+  index_t rows_ = 0, cols_ = 0, padded_cols_ = 0;
+};
+
 /// Packs B for repeated use with gemm(alpha, A, packed, beta, C).
 template <class Policy = void, class TB, class LB>
 auto pack_b(const matrix_view<TB, LB>& B) {
@@ -58,13 +105,14 @@ auto pack_b(const matrix_view<TB, LB>& B) {
   return packed_b<T, Policy>(B);
 }
 
-/// C = alpha * A * B + beta * C with B pre-packed.
-template <class TA, class LA, class T, class Policy, class TC, class LC, class Ep = epilogue::none,
-          executor Exec = serial>
-void gemm(T alpha, const matrix_view<TA, LA>& A, const packed_b<T, Policy>& B, T beta, const matrix_view<TC, LC>& C,
+/// C = alpha * A * B + beta * C with B pre-packed (packed_b or a caller-filled packed_b_view).
+template <class TA, class LA, class T, class Policy, template <class, class> class PackedB, class TC, class LC,
+          class Ep = epilogue::none, executor Exec = serial>
+  requires(std::is_same_v<PackedB<T, Policy>, packed_b<T, Policy>> || std::is_same_v<PackedB<T, Policy>, packed_b_view<T, Policy>>)
+void gemm(T alpha, const matrix_view<TA, LA>& A, const PackedB<T, Policy>& B, T beta, const matrix_view<TC, LC>& C,
           const Ep& ep = {}, const Exec& exec = {}) {
   using namespace gemm_detail;
-  using P = typename packed_b<T, Policy>::policy;
+  using P = typename PackedB<T, Policy>::policy;
   static_assert(std::is_same_v<TC, T>, "gemm with packed_b: C must have the compute type");
   validate(A, "gemm: A");
   validate(C, "gemm: C");

@@ -14,6 +14,7 @@
 #include "pact/simd/ops_convert.hpp"
 #include "pact/simd/ops_quant.hpp"
 #include "pact/simd/ops_subbyte.hpp"
+#include "pact/simd/ops_transpose.hpp"
 #include "pact/simd/ops_int8_pack.hpp"
 #include "pact/simd/ops_int8_gemv.hpp"
 #include "pact/simd/ops_kv.hpp"
