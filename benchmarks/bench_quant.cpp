@@ -429,17 +429,21 @@ void run_gemv_fp8(benchmark::State& state, int N, int K, int threads) {
 }
 
 /// Batched Q4_0 / Q8_0 GEMM (weights repacked once), GOPS = 2 M N K / s.
-template <class Block>
+template <class Block, class XBlock = pact::quant::block_q8_0>
 void run_gemm_q(benchmark::State& state, int M, int N, int K, int threads) {
   const std::size_t nb = static_cast<std::size_t>(K / 32);
   std::vector<Block> W(static_cast<std::size_t>(N) * nb);
-  std::vector<pact::quant::block_q8_0> X(static_cast<std::size_t>(M) * nb);
+  std::vector<XBlock> X(static_cast<std::size_t>(M) * nb);
   std::uint32_t st = 11;
   auto fill = [&st](auto& v) {
     for (auto& b : v) {
       auto* p = reinterpret_cast<std::uint8_t*>(&b);
       for (std::size_t i = 0; i < sizeof(b); ++i) p[i] = static_cast<std::uint8_t>((st = st * 1664525u + 1013904223u) >> 24);
-      b.d = pact::fp16(0.01f);
+      using B = std::remove_reference_t<decltype(b)>;
+      if constexpr (std::is_same_v<B, pact::quant::block_mxfp4>) b.e = pact::e8m0::from_bits(120);
+      else if constexpr (std::is_same_v<B, pact::quant::mx_block_fp4> || std::is_same_v<B, pact::quant::mx_block_int8>)
+        b.scale = pact::e8m0::from_bits(120);
+      else b.d = pact::fp16(0.01f);
     }
   };
   fill(W);
@@ -448,7 +452,7 @@ void run_gemm_q(benchmark::State& state, int M, int N, int K, int threads) {
   std::vector<float> y(static_cast<std::size_t>(M) * N);
   pact::thread_pool pool(threads);
   for (auto _ : state) {
-    pact::quant::gemm(std::span<const pact::quant::block_q8_0>(X), M, P, pact::make_row_major(y.data(), M, N), pool);
+    pact::quant::gemm(std::span<const XBlock>(X), M, P, pact::make_row_major(y.data(), M, N), pool);
     benchmark::ClobberMemory();
   }
   const double ops = 2.0 * M * N * K;
@@ -541,6 +545,15 @@ void register_all() {
       benchmark::RegisterBenchmark(q8.c_str(),
                                    [=](benchmark::State& st) { run_gemm_q<pact::quant::block_q8_0>(st, M, 4096, 4096, threads); })
           ->UseRealTime()->Unit(benchmark::kMillisecond);
+      std::string mx4 = "quant/pact/mxfp4", mx8 = "quant/pact/mxfp4xmxint8";
+      mx4.append(tail);
+      mx8.append(tail);
+      benchmark::RegisterBenchmark(mx4.c_str(),
+                                   [=](benchmark::State& st) { run_gemm_q<pact::quant::mx_block_fp4>(st, M, 4096, 4096, threads); })
+          ->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(mx8.c_str(), [=](benchmark::State& st) {
+        run_gemm_q<pact::quant::mx_block_fp4, pact::quant::mx_block_int8>(st, M, 4096, 4096, threads);
+      })->UseRealTime()->Unit(benchmark::kMillisecond);
       if (M <= 128) {
         std::string d4 = "quant/pact_dequant/q4_0", dk = "quant/pact_dequant/q4_K";
         d4.append(tail);

@@ -1,5 +1,6 @@
 // docs/quant.md's snippets: quantizers, untrusted bytes, W8A8 int8 GEMM, the block GEMVs
-// (Q4_0/Q8_0, MXFP4, Q4_K), the FP8 GEMV, the batched block GEMM and the dequantizing GEMM. Each block runs on
+// (Q4_0/Q8_0, MXFP4, Q4_K), the FP8 GEMV and GEMM, the batched block GEMM, the dequantizing
+// GEMM and the MX GEMM. Each block runs on
 // small shapes and is checked (round trips, plain-loop products, error codes).
 // [snippet quant_api]
 #include <pact/quant.hpp>
@@ -20,6 +21,12 @@ namespace q = pact::quant;
 // [snippet quant_gemm_dequant]
 #include <pact/quant/gemm_dequant.hpp>
 // [/snippet quant_gemm_dequant]
+// [snippet quant_gemm_mx]
+#include <pact/quant/gemm_dequant.hpp>
+// [/snippet quant_gemm_mx]
+// [snippet quant_gemm_fp8]
+#include <pact/quant/gemm_fp8.hpp>
+// [/snippet quant_gemm_fp8]
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -257,6 +264,57 @@ int main() {
       for (pact::index_t n = 0; n < N; ++n)
         for (pact::index_t k = 0; k < K; ++k) want[std::size_t(i * N + n)] += double(xf[std::size_t(i * K + k)]) * wd[std::size_t(n * K + k)];
     snippet::require(snippet::max_rel_err(y, want) < 1e-5, "W4A32 Q4_K GEMM (dequantize on the fly)");
+  }
+  {
+    const pact::index_t M = 6, N = 40, K = 256;
+    const auto wf = snippet::values(std::size_t(N * K), 12), xf = snippet::values(std::size_t(M * K), 13);
+    std::vector<q::mx_block_fp4> w_mx(static_cast<std::size_t>(N * K / 32));
+    std::vector<q::mx_block_fp8_e4m3> x_mx(static_cast<std::size_t>(M * K / 32));
+    q::quantize_mx<q::mx_block_fp4>(std::span<const float>(wf), std::span<q::mx_block_fp4>(w_mx));
+    q::quantize_mx<q::mx_block_fp8_e4m3>(std::span<const float>(xf), std::span<q::mx_block_fp8_e4m3>(x_mx));
+    std::vector<float> yv(static_cast<std::size_t>(M * N));
+    float* y = yv.data();
+    // [snippet quant_gemm_mx]
+    // MXFP8 activations (M rows of K / 32 blocks) against MXFP4 weights (N rows): Y = X · Wᵀ
+    pact::quant::gemm_dequant(std::span<const q::mx_block_fp8_e4m3>(x_mx), M, std::span<const q::mx_block_fp4>(w_mx), N,
+                              pact::make_row_major(y, M, N), pool);
+    // [/snippet quant_gemm_mx]
+    std::vector<float> wd(wf.size()), xd(xf.size());
+    q::dequantize_mx<q::mx_block_fp4>(std::span<const q::mx_block_fp4>(w_mx), std::span<float>(wd));
+    q::dequantize_mx<q::mx_block_fp8_e4m3>(std::span<const q::mx_block_fp8_e4m3>(x_mx), std::span<float>(xd));
+    std::vector<double> want(static_cast<std::size_t>(M * N));
+    for (pact::index_t i = 0; i < M; ++i)
+      for (pact::index_t n = 0; n < N; ++n)
+        for (pact::index_t k = 0; k < K; ++k) want[std::size_t(i * N + n)] += double(xd[std::size_t(i * K + k)]) * wd[std::size_t(n * K + k)];
+    snippet::require(snippet::max_rel_err(y, want) < 1e-5, "MX GEMM (MXFP8 x MXFP4)");
+  }
+  {
+    const std::size_t M = 5, N = 300, K = 384;
+    const auto wf = snippet::values(N * K, 14), xf = snippet::values(M * K, 15);
+    const float* w = wf.data();
+    const float* x = xf.data();
+    std::vector<float> yv(M * N), yq(M * N);
+    float* y = yv.data();
+    // [snippet quant_gemm_fp8]
+    auto W = pact::quant::quantize_fp8_128x128<pact::fp8_e4m3>(w, N, K, K);   // at load time
+    const auto Y = pact::make_row_major(y, pact::index_t(M), pact::index_t(N));
+    pact::quant::gemm(pact::make_row_major(x, pact::index_t(M), pact::index_t(K)), W, Y, pool);   // f32 activations
+
+    auto Xq = pact::quant::quantize_fp8_1x128<pact::fp8_e4m3>(x, M, K, K);    // or 1x128 FP8 tokens
+    pact::quant::gemm(Xq, W, pact::make_row_major(yq.data(), pact::index_t(M), pact::index_t(N)), pool);
+    // [/snippet quant_gemm_fp8]
+    std::vector<float> wd(N * K), xd(M * K);
+    q::dequantize_fp8(W, wd.data(), K);
+    q::dequantize_fp8(Xq, xd.data(), K);
+    std::vector<double> want(M * N), want_q(M * N);
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t k = 0; k < K; ++k) {
+          want[i * N + n] += double(xf[i * K + k]) * wd[n * K + k];
+          want_q[i * N + n] += double(xd[i * K + k]) * wd[n * K + k];
+        }
+    snippet::require(snippet::max_rel_err(yv.data(), want) < 1e-5, "FP8 GEMM, f32 activations");
+    snippet::require(snippet::max_rel_err(yq.data(), want_q) < 1e-5, "FP8 x FP8 GEMM");
   }
   std::puts("quant snippets: ok");
   return 0;

@@ -1,6 +1,7 @@
-// Batched Q8_0 / Q4_0 GEMM against a float64 product of the DEQUANTIZED operands: every
-// row / column tail up to 2 tiles + 1, K across the 16-block k-step, threads {1, 2, 3}
-// bitwise identical, poisoned Y, invalid arguments.
+// Batched block GEMM (Q8_0 / Q4_0 / MXFP4 ggml and OCP / MXINT8 weights, Q8_0 / MXINT8
+// activations) against a float64 product of the DEQUANTIZED operands: every row / column
+// tail up to 2 tiles + 1, K across the 16-block k-step, threads {1, 2, 3} bitwise identical,
+// poisoned Y, NaN MX scales, invalid arguments.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,20 +11,29 @@
 
 #include "pact/core/threading.hpp"
 #include "pact/quant/gemm_q.hpp"
+#include "pact/quant/ggml.hpp"
+#include "pact/quant/mx.hpp"
 
 namespace {
+using pact::quant::block_mxfp4;
 using pact::quant::block_q4_0;
 using pact::quant::block_q8_0;
+using pact::quant::mx_block_fp4;
+using pact::quant::mx_block_int8;
 using G = pact::quant_detail::qgemm_geometry<pact::simd::native_arch>;
 
 template <class Block>
 std::vector<Block> random_blocks(std::size_t n, std::mt19937& rng) {
-  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<int> byte(0, 255), exponent(120, 134);
   std::uniform_real_distribution<float> scale(0.001f, 0.05f);
   std::vector<Block> v(n);
   for (auto& b : v) {
-    b.d = pact::fp16(scale(rng) * (byte(rng) & 1 ? 1.0f : -1.0f));
-    for (auto& q : b.qs) q = static_cast<std::remove_reference_t<decltype(q)>>(byte(rng));
+    auto* bytes = reinterpret_cast<std::uint8_t*>(&b);
+    for (std::size_t i = 0; i < sizeof(Block); ++i) bytes[i] = static_cast<std::uint8_t>(byte(rng));
+    if constexpr (std::is_same_v<Block, block_mxfp4>) b.e = pact::e8m0::from_bits(static_cast<std::uint8_t>(exponent(rng)));
+    else if constexpr (std::is_same_v<Block, mx_block_fp4> || std::is_same_v<Block, mx_block_int8>)
+      b.scale = pact::e8m0::from_bits(static_cast<std::uint8_t>(exponent(rng)));
+    else b.d = pact::fp16(scale(rng) * (byte(rng) & 1 ? 1.0f : -1.0f));
   }
   return v;
 }
@@ -32,17 +42,33 @@ double deq(const block_q4_0& b, int j) {
   const int q = j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4);
   return static_cast<double>(static_cast<float>(b.d)) * (q - 8);
 }
+// The MX formats from their own decoders (types/, quant/mx.hpp), not the GEMM's integer tables.
+double deq(const block_mxfp4& b, int j) {
+  float y[32];
+  pact::quant::scalar::dequantize_blocks(&b, y, 1);
+  return y[j];
+}
+double deq(const mx_block_fp4& b, int j) {
+  float y[32];
+  pact::quant::scalar::dequantize_block(b, y);
+  return y[j];
+}
+double deq(const mx_block_int8& b, int j) {
+  float y[32];
+  pact::quant::scalar::dequantize_block(b, y);
+  return y[j];
+}
 
-template <class Block>
+template <class Block, class XBlock = block_q8_0>
 std::vector<float> check(int M, int N, int K, std::mt19937& rng, int threads = 1) {
   const int nb = K / 32;
   const auto W = random_blocks<Block>(static_cast<std::size_t>(N) * nb, rng);
-  const auto X = random_blocks<block_q8_0>(static_cast<std::size_t>(M) * nb, rng);
+  const auto X = random_blocks<XBlock>(static_cast<std::size_t>(M) * nb, rng);
   const pact::quant::packed_q_weights<Block> packed(std::span<const Block>(W), N, K);
   const int ldy = N + 2;
   std::vector<float> y(static_cast<std::size_t>(M) * ldy, std::numeric_limits<float>::quiet_NaN());
   pact::thread_pool pool(threads);
-  pact::quant::gemm(std::span<const block_q8_0>(X), M, packed, pact::make_row_major(y.data(), M, N, ldy), pool);
+  pact::quant::gemm(std::span<const XBlock>(X), M, packed, pact::make_row_major(y.data(), M, N, ldy), pool);
   for (int i = 0; i < M; ++i) {
     for (int n = 0; n < N; ++n) {
       double ref = 0, mag = 0;
@@ -74,6 +100,38 @@ TEST(QuantGemmBlocks, EveryTail) {
     check<block_q4_0>(G::MR * 2 + 3, G::NR + 7, K, rng);
     check<block_q8_0>(3, 2 * G::NR + 1, K, rng);
   }
+}
+
+TEST(QuantGemmBlocks, MxWeightsAndActivations) {
+  // MXFP4 (ggml nibble order and OCP pair order) and MXINT8 weights against Q8_0 and MXINT8
+  // activations: the integer path for MX models (W4A8 / W8A8).
+  std::mt19937 rng(23);
+  for (int M : {1, G::MR, G::MR + 1, 2 * G::MR + 1}) {
+    check<block_mxfp4>(M, G::NR + 3, 544, rng);
+    check<mx_block_fp4>(M, 2 * G::NR + 1, 64, rng);
+    check<mx_block_int8>(M, 7, 96, rng);
+    check<mx_block_fp4, mx_block_int8>(M, G::NR, 544, rng);
+    check<mx_block_int8, mx_block_int8>(M, 2 * G::NR - 1, 32, rng);
+    check<block_q4_0, mx_block_int8>(M, 9, 64, rng);
+  }
+  std::mt19937 r1(8), r2(8);
+  const auto y1 = check<mx_block_fp4, mx_block_int8>(40, 300, 1024, r1, 1);
+  const auto y2 = check<mx_block_fp4, mx_block_int8>(40, 300, 1024, r2, 2);
+  EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
+}
+
+TEST(QuantGemmBlocks, MxNanScaleReachesOnlyItsOutputs) {
+  std::mt19937 rng(29);
+  const int M = 7, N = 5, K = 64;
+  auto W = random_blocks<mx_block_fp4>(N * 2, rng);
+  auto X = random_blocks<mx_block_int8>(M * 2, rng);
+  W[2 * 2 + 1].scale = pact::e8m0::from_bits(0xFF);  // weight row 2
+  X[4 * 2].scale = pact::e8m0::from_bits(0xFF);      // activation row 4
+  const pact::quant::packed_q_weights<mx_block_fp4> P(std::span<const mx_block_fp4>(W), N, K);
+  std::vector<float> y(M * N);
+  pact::quant::gemm(std::span<const mx_block_int8>(X), M, P, pact::make_row_major(y.data(), M, N));
+  for (int i = 0; i < M; ++i)
+    for (int n = 0; n < N; ++n) EXPECT_EQ(std::isnan(y[static_cast<std::size_t>(i * N + n)]), i == 4 || n == 2) << i << "," << n;
 }
 
 TEST(QuantGemmBlocks, DeterministicAcrossThreads) {

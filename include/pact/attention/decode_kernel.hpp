@@ -179,10 +179,11 @@ struct decode_runner {
     for (index_t row = 0; row < rows; ++row) {
       const float* qr = q + row * ldq;
       float amax = 0.0f;
-      for (index_t c = 0; c < dim; ++c) amax = std::max(amax, std::fabs(qr[c]));
-      if (!std::isfinite(amax)) return false;
-      for (index_t c = 0; c < dim; ++c)
-        if (!std::isfinite(qr[c])) return false;
+      for (index_t c = 0; c < dim; ++c) {
+        const float a = std::fabs(qr[c]);
+        if (!(a <= std::numeric_limits<float>::max())) return false;  // NaN or Inf: the f32 path
+        amax = std::max(amax, a);
+      }
       const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
       qscale[row] = amax / 127.0f;
       for (index_t c = 0; c < dim; ++c) {

@@ -1,11 +1,13 @@
 #pragma once
-// pact::quant::gemm — batched quantized GEMM (prefill / batched decode), Q8_0 or Q4_0
-// weights repacked once (packed_q_weights) against Q8_0 activation rows, f32 Y:
+// pact::quant::gemm — batched quantized GEMM (prefill / batched decode), Q8_0, Q4_0,
+// MXFP4 (ggml or OCP) or MXINT8 weights repacked once (packed_q_weights) against Q8_0 or
+// MXINT8 activation rows, f32 Y (W4A8 / W8A8 with integer block dot products):
 //
 //   pact::quant::packed_q_weights<pact::quant::block_q4_0> W(w_blocks, N, K);   // at load
 //   pact::quant::gemm(x_blocks, M, W, pact::make_row_major(y, M, N), pool);     // Y = X W^T
 //
-// X holds M rows of K / 32 block_q8_0 (e.g. from quant::quantize of each token's row);
+// X holds M rows of K / 32 block_q8_0 (e.g. from quant::quantize of each token's row) or
+// mx_block_int8 (quant::quantize_mx); a NaN MX scale (0xFF) makes the outputs it reaches NaN;
 // Y(i, n) = sum_b d_x(i, b) d_w(n, b) isum(i, n, b) with exact integer block sums; see
 // quant/kernels/gemm_q8_blocks.hpp for the arithmetic order. Bitwise identical for every
 // executor. Errors: size mismatch -> errc::invalid_shape, null data -> errc::null_pointer.
@@ -16,9 +18,11 @@
 PACT_NAMESPACE_BEGIN
 namespace quant {
 
-template <class Block, executor Exec = serial>
-void gemm(std::span<const block_q8_0> X, index_t M, const packed_q_weights<Block>& W, const matrix_view<float, row_major>& Y,
-          const Exec& exec = {}) {
+namespace gemm_q_detail {
+template <class Block, class XBlock, executor Exec>
+  requires quant_detail::is_int_activation_block_v<XBlock>
+void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Block>& W, const matrix_view<float, row_major>& Y,
+                 const Exec& exec) {
   using A = simd::native_arch;
   using G = quant_detail::qgemm_geometry<A>;
   using VF = simd::vec<float, A>;
@@ -107,6 +111,20 @@ void gemm(std::span<const block_q8_0> X, index_t M, const packed_q_weights<Block
   } while (b0 < nb);
   if (nb == 0)
     for (index_t i = 0; i < M; ++i) std::fill(Y.data() + i * Y.ld(), Y.data() + i * Y.ld() + N, 0.0f);
+}
+}  // namespace gemm_q_detail
+
+/// Q8_0 activations (M rows of K / 32 blocks).
+template <class Block, executor Exec = serial>
+void gemm(std::span<const block_q8_0> X, index_t M, const packed_q_weights<Block>& W, const matrix_view<float, row_major>& Y,
+          const Exec& exec = {}) {
+  gemm_q_detail::gemm_blocks(X, M, W, Y, exec);
+}
+/// MXINT8 activations (M rows of K / 32 blocks, e.g. from quant::quantize_mx).
+template <class Block, executor Exec = serial>
+void gemm(std::span<const mx_block_int8> X, index_t M, const packed_q_weights<Block>& W, const matrix_view<float, row_major>& Y,
+          const Exec& exec = {}) {
+  gemm_q_detail::gemm_blocks(X, M, W, Y, exec);
 }
 
 }  // namespace quant

@@ -1,11 +1,12 @@
 #pragma once
-// Batched quantized GEMM (M = 8..512 rows of activations), Q8_0 / Q4_0 weights against
-// Q8_0 activations, f32 result:
+// Batched quantized GEMM (M = 8..512 rows of activations), Q8_0 / Q4_0 / MXFP4 / MXINT8
+// weights against Q8_0 or MXINT8 activations, f32 result:
 //   Y(i, n) = sum_b d_x(i, b) * d_w(n, b) * sum_{j<32} x(i, b, j) * w(n, b, j)
 // Weights are repacked once at load time into the int8 GEMM's VNNI layout (sliver of NR
 // output rows, 4 k-values per int32 word), one 32-k block after another, as the UNSIGNED
-// operand of dot_u8s8: Q4_0 nibbles as they are (0..15, offset 8), Q8_0 bytes as w + 128
-// (offset 128); per block and column the pack stores d_w (f32). Activations stay signed
+// operand of dot_u8s8: Q4_0 nibbles as they are (0..15, offset 8), Q8_0 / MXINT8 bytes and
+// the doubled MXFP4 values as w + 128 (offset 128); per block and column the pack stores
+// d_w (f32: the fp16 d, or the E8M0 scale halved for MXFP4, times 2^-6 for MXINT8). Activations stay signed
 // and their packing stores, per (row, block), -offset * sum_j x. The microkernel starts
 // its int32 accumulators at that compensation (a broadcast load: no vector ALU work),
 // accumulates 8 dot_u8s8 steps (one block), then adds float(acc) * (d_x(i, b) * d_w(n, b))
@@ -22,6 +23,8 @@
 #include "pact/core/matrix_view.hpp"
 #include "pact/core/threading.hpp"
 #include "pact/quant/formats/ggml_blocks.hpp"
+#include "pact/quant/formats/mx_blocks.hpp"
+#include "pact/types/e8m0.hpp"
 #include "pact/simd/ops_int8.hpp"
 #include "pact/simd/simd.hpp"
 
@@ -48,16 +51,51 @@ struct qgemm_geometry {
   static constexpr index_t record = 32 * NR + 4 * NR;
 };
 
-/// The unsigned byte the kernel multiplies for element j, and the format's offset.
+/// Weight formats whose 32 elements are small integers times one block scale: Q8_0, Q4_0,
+/// ggml's MXFP4 and the OCP MXFP4 / MXINT8 blocks (doubled E2M1 values are the integers
+/// 0, ±1, ±2, ±3, ±4, ±6, ±8, ±12; MXINT8 elements are int8 times 2^-6).
+template <class Block>
+inline constexpr bool is_int_weight_block_v =
+    std::is_same_v<Block, quant::block_q8_0> || std::is_same_v<Block, quant::block_q4_0> ||
+    std::is_same_v<Block, quant::block_mxfp4> || std::is_same_v<Block, quant::mx_block_fp4> ||
+    std::is_same_v<Block, quant::mx_block_int8>;
+/// Activation formats: int8 elements times one block scale.
+template <class Block>
+inline constexpr bool is_int_activation_block_v =
+    std::is_same_v<Block, quant::block_q8_0> || std::is_same_v<Block, quant::mx_block_int8>;
+
+/// The unsigned byte the kernel multiplies for element j (the element's integer plus the
+/// format's offset), and the offset.
 template <class Block>
 inline constexpr std::int32_t weight_offset = std::is_same_v<Block, quant::block_q4_0> ? 8 : 128;
 template <class Block>
 PACT_ALWAYS_INLINE std::uint8_t weight_byte(const Block& b, int j) noexcept {
   if constexpr (std::is_same_v<Block, quant::block_q4_0>) {
     return static_cast<std::uint8_t>(j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4));
+  } else if constexpr (std::is_same_v<Block, quant::block_mxfp4>) {  // ggml: element j + 16 in the high nibble
+    return static_cast<std::uint8_t>(quant::kvalues_mxfp4[j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4)] + 128);
+  } else if constexpr (std::is_same_v<Block, quant::mx_block_fp4>) {  // OCP: consecutive pairs
+    return static_cast<std::uint8_t>(quant::kvalues_mxfp4[(b.packed[j / 2] >> (4 * (j % 2))) & 0x0F] + 128);
+  } else if constexpr (std::is_same_v<Block, quant::mx_block_int8>) {
+    return static_cast<std::uint8_t>(b.q[j] + 128);
   } else {
     return static_cast<std::uint8_t>(b.qs[j] + 128);
   }
+}
+/// The f32 factor of a block's integers (exact: 2^(e-127) halved or times 2^-6 is a float
+/// for every e; the NaN scale 0xFF stays NaN).
+template <class Block>
+PACT_ALWAYS_INLINE float block_scale(const Block& b) noexcept {
+  if constexpr (std::is_same_v<Block, quant::block_mxfp4>) return e8m0_to_float(b.e) * 0.5f;
+  else if constexpr (std::is_same_v<Block, quant::mx_block_fp4>) return e8m0_to_float(b.scale) * 0.5f;
+  else if constexpr (std::is_same_v<Block, quant::mx_block_int8>) return e8m0_to_float(b.scale) * 0.015625f;
+  else return static_cast<float>(b.d);
+}
+/// The 32 signed activation bytes of a block.
+template <class Block>
+PACT_ALWAYS_INLINE const std::int8_t* activation_codes(const Block& b) noexcept {
+  if constexpr (std::is_same_v<Block, quant::mx_block_int8>) return b.q;
+  else return b.qs;
 }
 
 /// Int32 tile, then f32 tile: the microkernel over kb blocks for Rows <= MR rows.
@@ -111,8 +149,8 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
 /// Packs activation rows [i0, i0 + mc) x blocks [b0, b0 + kb) into MR-row slivers:
 /// per block 8 groups x MR words (the signed bytes), and per (block, row) the scale d_x and
 /// the compensation -offset * sum(x) (separate arrays, same sliver order).
-template <int MR>
-void qgemm_pack_a(const quant::block_q8_0* x, index_t nb, index_t i0, index_t mc, index_t b0, index_t kb,
+template <int MR, class XBlock>
+void qgemm_pack_a(const XBlock* x, index_t nb, index_t i0, index_t mc, index_t b0, index_t kb,
                   std::int32_t offset, std::uint32_t* PACT_RESTRICT words, float* PACT_RESTRICT scales,
                   std::int32_t* PACT_RESTRICT comp) noexcept {
   for (index_t r0 = 0; r0 < mc; r0 += MR) {
@@ -120,15 +158,16 @@ void qgemm_pack_a(const quant::block_q8_0* x, index_t nb, index_t i0, index_t mc
     for (index_t b = 0; b < kb; ++b) {
       for (index_t i = 0; i < MR; ++i) {
         if (i < m) {
-          const quant::block_q8_0& blk = x[(i0 + r0 + i) * nb + b0 + b];
+          const XBlock& blk = x[(i0 + r0 + i) * nb + b0 + b];
+          const std::int8_t* qs = activation_codes(blk);
           std::int32_t sum = 0;
           for (int g = 0; g < 8; ++g) {
             std::uint32_t w;
-            std::memcpy(&w, blk.qs + 4 * g, 4);
+            std::memcpy(&w, qs + 4 * g, 4);
             words[(b * 8 + g) * MR + i] = w;
           }
-          for (int j = 0; j < 32; ++j) sum += blk.qs[j];
-          scales[b * MR + i] = static_cast<float>(blk.d);
+          for (int j = 0; j < 32; ++j) sum += qs[j];
+          scales[b * MR + i] = block_scale(blk);
           comp[b * MR + i] = -offset * sum;
         } else {
           for (int g = 0; g < 8; ++g) words[(b * 8 + g) * MR + i] = 0;  // x = 0
@@ -147,13 +186,14 @@ void qgemm_pack_a(const quant::block_q8_0* x, index_t nb, index_t i0, index_t mc
 
 namespace quant {
 
-/// Q8_0 or Q4_0 weights (N output rows of K / 32 blocks, GGUF order) repacked once for
-/// quant::gemm. Memory: 1.125 bytes per weight (one byte plus a per-block f32 scale).
+/// Q8_0, Q4_0 or MXFP4 (ggml's block_mxfp4 or the OCP mx_block_fp4) or MXINT8 weights (N
+/// output rows of K / 32 blocks) repacked once for quant::gemm. Memory: 1.125 bytes per
+/// weight (one byte plus a per-block f32 scale).
 template <class Block>
 class packed_q_weights {
  public:
-  static_assert(std::is_same_v<Block, block_q8_0> || std::is_same_v<Block, block_q4_0>,
-                "packed_q_weights: Block must be block_q8_0 or block_q4_0");
+  static_assert(quant_detail::is_int_weight_block_v<Block>,
+                "packed_q_weights: Block must be block_q8_0, block_q4_0, block_mxfp4, mx_block_fp4 or mx_block_int8");
   using A = simd::native_arch;
   using G = quant_detail::qgemm_geometry<A>;
 
@@ -178,7 +218,7 @@ class packed_q_weights {
           const index_t n = s * G::NR + j;
           for (int k = 0; k < 32; ++k)  // padding columns: any bytes work, d_w = 0 zeroes them
             rec[((k / 4) * G::NR + j) * 4 + k % 4] = n < N ? quant_detail::weight_byte(W[static_cast<std::size_t>(n * nb_ + b)], k) : std::uint8_t(0);
-          dw[j] = n < N ? static_cast<float>(W[static_cast<std::size_t>(n * nb_ + b)].d) : 0.0f;
+          dw[j] = n < N ? quant_detail::block_scale(W[static_cast<std::size_t>(n * nb_ + b)]) : 0.0f;
         }
       }
   }
