@@ -432,7 +432,7 @@ void run_gemv_fp8(benchmark::State& state, int N, int K, int threads) {
 template <class Block, class XBlock = pact::quant::block_q8_0>
 void run_gemm_q(benchmark::State& state, int M, int N, int K, int threads) {
   const std::size_t nb = static_cast<std::size_t>(K / 32);
-  std::vector<Block> W(static_cast<std::size_t>(N) * nb);
+  std::vector<Block> W(static_cast<std::size_t>(N) * K / Block::elems);
   std::vector<XBlock> X(static_cast<std::size_t>(M) * nb);
   std::uint32_t st = 11;
   auto fill = [&st](auto& v) {
@@ -440,7 +440,10 @@ void run_gemm_q(benchmark::State& state, int M, int N, int K, int threads) {
       auto* p = reinterpret_cast<std::uint8_t*>(&b);
       for (std::size_t i = 0; i < sizeof(b); ++i) p[i] = static_cast<std::uint8_t>((st = st * 1664525u + 1013904223u) >> 24);
       using B = std::remove_reference_t<decltype(b)>;
-      if constexpr (std::is_same_v<B, pact::quant::block_mxfp4>) b.e = pact::e8m0::from_bits(120);
+      if constexpr (std::is_same_v<B, pact::quant::block_q4_K>) {
+        b.d = pact::fp16(0.001f);
+        b.dmin = pact::fp16(0.002f);
+      } else if constexpr (std::is_same_v<B, pact::quant::block_mxfp4>) b.e = pact::e8m0::from_bits(120);
       else if constexpr (std::is_same_v<B, pact::quant::mx_block_fp4> || std::is_same_v<B, pact::quant::mx_block_int8>)
         b.scale = pact::e8m0::from_bits(120);
       else b.d = pact::fp16(0.01f);
@@ -544,6 +547,11 @@ void register_all() {
           ->UseRealTime()->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(q8.c_str(),
                                    [=](benchmark::State& st) { run_gemm_q<pact::quant::block_q8_0>(st, M, 4096, 4096, threads); })
+          ->UseRealTime()->Unit(benchmark::kMillisecond);
+      std::string qk = "quant/pact/q4_K";
+      qk.append(tail);
+      benchmark::RegisterBenchmark(qk.c_str(),
+                                   [=](benchmark::State& st) { run_gemm_q<pact::quant::block_q4_K>(st, M, 4096, 4096, threads); })
           ->UseRealTime()->Unit(benchmark::kMillisecond);
       std::string mx4 = "quant/pact/mxfp4", mx8 = "quant/pact/mxfp4xmxint8";
       mx4.append(tail);

@@ -1,6 +1,7 @@
 // Epilogues, half-precision inputs/outputs, pre-packed B, GEMV, fixed-size, batched and
 // grouped GEMM — each against the float64 reference.
 #include <cmath>
+#include <cstring>
 
 #include "pact/gemm.hpp"
 #include "pact/types/bf16.hpp"
@@ -121,6 +122,26 @@ TEST(GemmPrepacked, MatchesUnpackedBitwise) {
         for (int j = 0; j < N; ++j) c(i, j) = c2[static_cast<std::size_t>(i * N + j)];
       pact_test::expect_gemm_close(c, ref, 1.0, a, b, 0.0, c, eps32, "prepacked");
     }
+}
+
+TEST(GemmPrepacked, CallerFilledViewEqualsPackedB) {
+  // A B written element by element at packed_b_layout::offset, zero padding, gives the
+  // same bits as packed_b (K across KC blocks, N across sliver tails).
+  using layout = pact::packed_b_layout<float>;
+  for (auto [M, N, K] : {std::tuple<int, int, int>{3, 1, 1}, {8, 33, 500}, {17, 70, static_cast<int>(2 * layout::kc + 5)}}) {
+    test_matrix<float> a(M, K, 0, 0, 40), b(K, N, 0, 0, 41);
+    const auto padded = layout::padded_cols(N);
+    ASSERT_EQ(padded % layout::nr, 0);
+    std::vector<float> data(static_cast<std::size_t>(K * padded), NAN);
+    for (int k = 0; k < K; ++k)
+      for (pact::index_t j = 0; j < padded; ++j)
+        data[static_cast<std::size_t>(layout::offset(K, padded, k, j))] = j < N ? b(k, static_cast<int>(j)) : 0.0f;
+    for (float v : data) ASSERT_FALSE(std::isnan(v)) << "offset() left a hole";
+    std::vector<float> c1(static_cast<std::size_t>(M * N), NAN), c2(c1.size(), NAN);
+    pact::gemm(1.0f, a.cview(), pact::pack_b(b.cview()), 0.0f, pact::make_row_major(c1.data(), M, N));
+    pact::gemm(1.0f, a.cview(), pact::packed_b_view<float>(data.data(), K, N), 0.0f, pact::make_row_major(c2.data(), M, N));
+    EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float))) << M << "x" << N << "x" << K;
+  }
 }
 
 TEST(GemmGemv, RowAndColumnMajorBAllTails) {

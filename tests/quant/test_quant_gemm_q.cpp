@@ -1,4 +1,4 @@
-// Batched block GEMM (Q8_0 / Q4_0 / MXFP4 ggml and OCP / MXINT8 weights, Q8_0 / MXINT8
+// Batched block GEMM (Q8_0 / Q4_0 / Q4_K / MXFP4 ggml and OCP / MXINT8 weights, Q8_0 / MXINT8
 // activations) against a float64 product of the DEQUANTIZED operands: every row / column
 // tail up to 2 tiles + 1, K across the 16-block k-step, threads {1, 2, 3} bitwise identical,
 // poisoned Y, NaN MX scales, invalid arguments.
@@ -17,6 +17,7 @@
 namespace {
 using pact::quant::block_mxfp4;
 using pact::quant::block_q4_0;
+using pact::quant::block_q4_K;
 using pact::quant::block_q8_0;
 using pact::quant::mx_block_fp4;
 using pact::quant::mx_block_int8;
@@ -33,7 +34,10 @@ std::vector<Block> random_blocks(std::size_t n, std::mt19937& rng) {
     if constexpr (std::is_same_v<Block, block_mxfp4>) b.e = pact::e8m0::from_bits(static_cast<std::uint8_t>(exponent(rng)));
     else if constexpr (std::is_same_v<Block, mx_block_fp4> || std::is_same_v<Block, mx_block_int8>)
       b.scale = pact::e8m0::from_bits(static_cast<std::uint8_t>(exponent(rng)));
-    else b.d = pact::fp16(scale(rng) * (byte(rng) & 1 ? 1.0f : -1.0f));
+    else if constexpr (std::is_same_v<Block, block_q4_K>) {
+      b.d = pact::fp16(scale(rng) * 0.1f);
+      b.dmin = pact::fp16(scale(rng) * 0.1f * (byte(rng) & 1 ? 1.0f : -1.0f));
+    } else b.d = pact::fp16(scale(rng) * (byte(rng) & 1 ? 1.0f : -1.0f));
   }
   return v;
 }
@@ -53,17 +57,33 @@ double deq(const mx_block_fp4& b, int j) {
   pact::quant::scalar::dequantize_block(b, y);
   return y[j];
 }
+double deq(const block_q4_K& b, int j) {
+  float y[256];
+  pact::quant::scalar::dequantize_block(b, y);
+  return y[j];
+}
 double deq(const mx_block_int8& b, int j) {
   float y[32];
   pact::quant::scalar::dequantize_block(b, y);
   return y[j];
 }
 
+/// Row-major dequantized values of rows x (K / elems) blocks, from the format's own decoder.
+template <class Block>
+std::vector<double> dequantized(const std::vector<Block>& v, int rows, int K) {
+  constexpr int E = static_cast<int>(Block::elems);
+  std::vector<double> d(static_cast<std::size_t>(rows) * K);
+  for (int r = 0; r < rows; ++r)
+    for (int k = 0; k < K; ++k) d[static_cast<std::size_t>(r) * K + k] = deq(v[static_cast<std::size_t>(r) * (K / E) + k / E], k % E);
+  return d;
+}
+
 template <class Block, class XBlock = block_q8_0>
 std::vector<float> check(int M, int N, int K, std::mt19937& rng, int threads = 1) {
   const int nb = K / 32;
-  const auto W = random_blocks<Block>(static_cast<std::size_t>(N) * nb, rng);
+  const auto W = random_blocks<Block>(static_cast<std::size_t>(N) * (K / static_cast<int>(Block::elems)), rng);
   const auto X = random_blocks<XBlock>(static_cast<std::size_t>(M) * nb, rng);
+  const auto wd = dequantized(W, N, K), xd = dequantized(X, M, K);
   const pact::quant::packed_q_weights<Block> packed(std::span<const Block>(W), N, K);
   const int ldy = N + 2;
   std::vector<float> y(static_cast<std::size_t>(M) * ldy, std::numeric_limits<float>::quiet_NaN());
@@ -72,12 +92,11 @@ std::vector<float> check(int M, int N, int K, std::mt19937& rng, int threads = 1
   for (int i = 0; i < M; ++i) {
     for (int n = 0; n < N; ++n) {
       double ref = 0, mag = 0;
-      for (int b = 0; b < nb; ++b)
-        for (int j = 0; j < 32; ++j) {
-          const double p = deq(W[static_cast<std::size_t>(n) * nb + b], j) * deq(X[static_cast<std::size_t>(i) * nb + b], j);
-          ref += p;
-          mag += std::abs(p);
-        }
+      for (int k = 0; k < K; ++k) {
+        const double p = wd[static_cast<std::size_t>(n) * K + k] * xd[static_cast<std::size_t>(i) * K + k];
+        ref += p;
+        mag += std::abs(p);
+      }
       EXPECT_NEAR(y[static_cast<std::size_t>(i) * ldy + n], ref, 8.0 * std::numeric_limits<float>::epsilon() * mag + 1e-30)
           << "M=" << M << " N=" << N << " K=" << K << " at " << i << "," << n;
     }
@@ -118,6 +137,24 @@ TEST(QuantGemmBlocks, MxWeightsAndActivations) {
   const auto y1 = check<mx_block_fp4, mx_block_int8>(40, 300, 1024, r1, 1);
   const auto y2 = check<mx_block_fp4, mx_block_int8>(40, 300, 1024, r2, 2);
   EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
+}
+
+TEST(QuantGemmBlocks, Q4KWeightsWithMins) {
+  // Q4_K super-blocks (8 sub-blocks with 6-bit scales and mins) against Q8_0 and MXINT8
+  // activations: the min term -(dmin m) * d_x * sum(x) per sub-block.
+  std::mt19937 rng(31);
+  for (int M : {1, G::MR, 2 * G::MR + 1}) {
+    check<block_q4_K>(M, G::NR + 3, 256, rng);
+    check<block_q4_K>(M, 5, 768, rng);  // 24 sub-blocks: across the 16-block k-step
+    check<block_q4_K, mx_block_int8>(M, 2 * G::NR + 1, 512, rng);
+  }
+  std::mt19937 r1(9), r2(9);
+  const auto y1 = check<block_q4_K>(30, 200, 1024, r1, 1);
+  const auto y2 = check<block_q4_K>(30, 200, 1024, r2, 3);
+  EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
+  // K must be whole super-blocks.
+  std::vector<block_q4_K> w(2);
+  EXPECT_THROW((pact::quant::packed_q_weights<block_q4_K>(std::span<const block_q4_K>(w), 2, 128)), pact::error);
 }
 
 TEST(QuantGemmBlocks, MxNanScaleReachesOnlyItsOutputs) {

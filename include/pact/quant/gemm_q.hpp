@@ -55,14 +55,17 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
       thread_local aligned_buffer<std::uint32_t> words;
       thread_local aligned_buffer<float> scales;
       thread_local aligned_buffer<std::int32_t> comps;
+      thread_local aligned_buffer<float> xsums;  // d_x * sum(x), for formats with mins
       const index_t rows_cap = std::min<index_t>(G::MC, (row_end - row_begin + MR - 1) / MR * MR);
       words.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, rows_cap * kb * 8)));
       scales.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, rows_cap * kb)));
       comps.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, rows_cap * kb)));
+      constexpr bool mins = packed_q_weights<Block>::mins;
+      if constexpr (mins) xsums.reserve_discard(static_cast<std::size_t>(std::max<index_t>(1, rows_cap * kb)));
       for (index_t ic = row_begin; ic < row_end; ic += G::MC) {
         const index_t mc = std::min<index_t>(G::MC, row_end - ic);
         quant_detail::qgemm_pack_a<MR>(X.data(), nb, ic, mc, b0, kb, quant_detail::weight_offset<Block>, words.data(),
-                                       scales.data(), comps.data());
+                                       scales.data(), comps.data(), mins ? xsums.data() : nullptr);
         // A sliver (MR rows x KB blocks, ~3.5 KiB) in L1 while the B slivers of an NC block
         // (~650 KiB) are reused from L2; Y is then walked row-sequentially (prefetch-friendly).
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
@@ -72,6 +75,7 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
             const std::uint32_t* aw = words.data() + ir * kb * 8;
             const float* as = scales.data() + ir * kb;
             const std::int32_t* ac = comps.data() + ir * kb;
+            const float* ax = mins ? xsums.data() + ir * kb : nullptr;
             for (index_t s = jb; s < je; ++s) {
               const index_t j0 = s * NR;
               const int n = static_cast<int>(std::min<index_t>(NR, N - j0));
@@ -87,7 +91,8 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
                                                : simd::load_partial<A>(yrow + v * L, static_cast<std::size_t>(nv));
                   }
                 }
-                quant_detail::qgemm_microkernel<A, Rows, MR>(kb, aw + i_off, as + i_off, ac + i_off, rec, f);
+                quant_detail::qgemm_microkernel<A, Rows, MR, mins>(kb, aw + i_off, as + i_off, ac + i_off, rec, f,
+                                                                    mins ? ax + i_off : nullptr);
                 for (int i = 0; i < Rows; ++i) {
                   float* yrow = Y.data() + (ic + ir + i_off + i) * Y.ld() + j0;
                   for (int v = 0; v < 2; ++v) {

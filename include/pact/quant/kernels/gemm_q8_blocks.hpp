@@ -24,6 +24,7 @@
 #include "pact/core/threading.hpp"
 #include "pact/quant/formats/ggml_blocks.hpp"
 #include "pact/quant/formats/mx_blocks.hpp"
+#include "pact/quant/ggml_scalar.hpp"
 #include "pact/types/e8m0.hpp"
 #include "pact/simd/ops_int8.hpp"
 #include "pact/simd/simd.hpp"
@@ -47,8 +48,9 @@ struct qgemm_geometry {
   static constexpr index_t KB = 16;  // 32-k blocks per k-step (KC = 512): B sliver in L1
   static constexpr index_t MC = 96 * MR;
   static constexpr index_t NCS = 32;  // B slivers per L2 block (32 x 16 blocks x 1152 B = 576 KiB)
-  /// Bytes of one (sliver, block) record: 32 k x NR uint8, NR f32 d_w.
-  static constexpr index_t record = 32 * NR + 4 * NR;
+  /// Bytes of one (sliver, 32-k block) record: 32 k x NR uint8, NR f32 d_w, and for
+  /// formats with mins (Q4_K) NR f32 m_w.
+  static constexpr index_t record_bytes(bool mins) noexcept { return 32 * NR + (mins ? 8 : 4) * NR; }
 };
 
 /// Weight formats whose 32 elements are small integers times one block scale: Q8_0, Q4_0,
@@ -58,7 +60,12 @@ template <class Block>
 inline constexpr bool is_int_weight_block_v =
     std::is_same_v<Block, quant::block_q8_0> || std::is_same_v<Block, quant::block_q4_0> ||
     std::is_same_v<Block, quant::block_mxfp4> || std::is_same_v<Block, quant::mx_block_fp4> ||
-    std::is_same_v<Block, quant::mx_block_int8>;
+    std::is_same_v<Block, quant::mx_block_int8> || std::is_same_v<Block, quant::block_q4_K>;
+/// Q4_K: 8 sub-blocks of 32 per 256-element super-block, each w = (d sc) q - (dmin m) with
+/// q in 0..15, so a sub-block is an unsigned 32-k block with scale d sc plus a min term
+/// -(dmin m) * sum(x) (exact products: fp16 times a 6-bit integer).
+template <class Block>
+inline constexpr bool has_mins_v = std::is_same_v<Block, quant::block_q4_K>;
 /// Activation formats: int8 elements times one block scale.
 template <class Block>
 inline constexpr bool is_int_activation_block_v =
@@ -67,10 +74,15 @@ inline constexpr bool is_int_activation_block_v =
 /// The unsigned byte the kernel multiplies for element j (the element's integer plus the
 /// format's offset), and the offset.
 template <class Block>
-inline constexpr std::int32_t weight_offset = std::is_same_v<Block, quant::block_q4_0> ? 8 : 128;
+inline constexpr std::int32_t weight_offset =
+    std::is_same_v<Block, quant::block_q4_0> ? 8 : (std::is_same_v<Block, quant::block_q4_K> ? 0 : 128);
+/// Element j (0 .. Block::elems) as the kernel's unsigned byte.
 template <class Block>
 PACT_ALWAYS_INLINE std::uint8_t weight_byte(const Block& b, int j) noexcept {
-  if constexpr (std::is_same_v<Block, quant::block_q4_0>) {
+  if constexpr (std::is_same_v<Block, quant::block_q4_K>) {  // 64-element chunks: low nibbles, then high
+    const std::uint8_t q = b.qs[32 * (j / 64) + j % 32];
+    return static_cast<std::uint8_t>((j / 32) % 2 == 0 ? (q & 0x0F) : (q >> 4));
+  } else if constexpr (std::is_same_v<Block, quant::block_q4_0>) {
     return static_cast<std::uint8_t>(j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4));
   } else if constexpr (std::is_same_v<Block, quant::block_mxfp4>) {  // ggml: element j + 16 in the high nibble
     return static_cast<std::uint8_t>(quant::kvalues_mxfp4[j < 16 ? (b.qs[j] & 0x0F) : (b.qs[j - 16] >> 4)] + 128);
@@ -85,11 +97,22 @@ PACT_ALWAYS_INLINE std::uint8_t weight_byte(const Block& b, int j) noexcept {
 /// The f32 factor of a block's integers (exact: 2^(e-127) halved or times 2^-6 is a float
 /// for every e; the NaN scale 0xFF stays NaN).
 template <class Block>
-PACT_ALWAYS_INLINE float block_scale(const Block& b) noexcept {
-  if constexpr (std::is_same_v<Block, quant::block_mxfp4>) return e8m0_to_float(b.e) * 0.5f;
+PACT_ALWAYS_INLINE float block_scale(const Block& b, [[maybe_unused]] int sub = 0) noexcept {
+  if constexpr (std::is_same_v<Block, quant::block_q4_K>) {
+    std::uint8_t sc, m;
+    quant::scalar::q4_K_scale_min(sub, b.scales, sc, m);
+    return static_cast<float>(b.d) * static_cast<float>(sc);
+  } else if constexpr (std::is_same_v<Block, quant::block_mxfp4>) return e8m0_to_float(b.e) * 0.5f;
   else if constexpr (std::is_same_v<Block, quant::mx_block_fp4>) return e8m0_to_float(b.scale) * 0.5f;
   else if constexpr (std::is_same_v<Block, quant::mx_block_int8>) return e8m0_to_float(b.scale) * 0.015625f;
   else return static_cast<float>(b.d);
+}
+/// The min of sub-block `sub` (Q4_K: dmin m); the element is block_scale * byte - min.
+template <class Block>
+PACT_ALWAYS_INLINE float block_min(const Block& b, int sub) noexcept {
+  std::uint8_t sc, m;
+  quant::scalar::q4_K_scale_min(sub, b.scales, sc, m);
+  return static_cast<float>(b.dmin) * static_cast<float>(m);
 }
 /// The 32 signed activation bytes of a block.
 template <class Block>
@@ -99,10 +122,11 @@ PACT_ALWAYS_INLINE const std::int8_t* activation_codes(const Block& b) noexcept 
 }
 
 /// Int32 tile, then f32 tile: the microkernel over kb blocks for Rows <= MR rows.
-template <class A, int Rows, int SliverRows>
+template <class A, int Rows, int SliverRows, bool Mins = false>
 PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_RESTRICT a, const float* PACT_RESTRICT da,
                                           const std::int32_t* PACT_RESTRICT comp, const std::uint8_t* PACT_RESTRICT rec,
-                                          simd::vec<float, A> (&facc)[Rows][2]) noexcept {
+                                          simd::vec<float, A> (&facc)[Rows][2],
+                                          [[maybe_unused]] const float* PACT_RESTRICT xsum = nullptr) noexcept {
   using G = qgemm_geometry<A>;
   using VI = simd::vec<std::int32_t, A>;
   using VF = simd::vec<float, A>;
@@ -113,7 +137,7 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
   for (int i = 0; i < Rows; ++i)
     for (int v = 0; v < 2; ++v) f[i][v] = facc[i][v];
   for (index_t b = 0; b < kb; ++b) {
-    const std::uint8_t* wq = rec + b * G::record;
+    const std::uint8_t* wq = rec + b * G::record_bytes(Mins);
     const float* dw = reinterpret_cast<const float*>(wq + 32 * NR);
     VI acc[Rows][2];
 #pragma GCC unroll 8
@@ -140,6 +164,15 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
       f[i][0] = simd::fma(simd::to_float(acc[i][0]), s * w0, f[i][0]);
       f[i][1] = simd::fma(simd::to_float(acc[i][1]), s * w1, f[i][1]);
     }
+    if constexpr (Mins) {  // f -= m_w * (d_x sum x): the sub-block mins, after the dot
+      const VF m0 = simd::load_aligned<A>(dw + NR), m1 = simd::load_aligned<A>(dw + NR + L);
+#pragma GCC unroll 8
+      for (int i = 0; i < Rows; ++i) {
+        const VF sx = simd::broadcast<A>(-xsum[b * SliverRows + i]);
+        f[i][0] = simd::fma(m0, sx, f[i][0]);
+        f[i][1] = simd::fma(m1, sx, f[i][1]);
+      }
+    }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < Rows; ++i)
@@ -152,7 +185,7 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
 template <int MR, class XBlock>
 void qgemm_pack_a(const XBlock* x, index_t nb, index_t i0, index_t mc, index_t b0, index_t kb,
                   std::int32_t offset, std::uint32_t* PACT_RESTRICT words, float* PACT_RESTRICT scales,
-                  std::int32_t* PACT_RESTRICT comp) noexcept {
+                  std::int32_t* PACT_RESTRICT comp, float* PACT_RESTRICT xsum = nullptr) noexcept {
   for (index_t r0 = 0; r0 < mc; r0 += MR) {
     const index_t m = std::min<index_t>(MR, mc - r0);
     for (index_t b = 0; b < kb; ++b) {
@@ -169,16 +202,19 @@ void qgemm_pack_a(const XBlock* x, index_t nb, index_t i0, index_t mc, index_t b
           for (int j = 0; j < 32; ++j) sum += qs[j];
           scales[b * MR + i] = block_scale(blk);
           comp[b * MR + i] = -offset * sum;
+          if (xsum) xsum[b * MR + i] = scales[b * MR + i] * static_cast<float>(sum);  // exact: 11 x 12 bits
         } else {
           for (int g = 0; g < 8; ++g) words[(b * 8 + g) * MR + i] = 0;  // x = 0
           scales[b * MR + i] = 0.0f;
           comp[b * MR + i] = 0;
+          if (xsum) xsum[b * MR + i] = 0.0f;
         }
       }
     }
     words += kb * 8 * MR;
     scales += kb * MR;
     comp += kb * MR;
+    if (xsum) xsum += kb * MR;
   }
 }
 
@@ -193,40 +229,48 @@ template <class Block>
 class packed_q_weights {
  public:
   static_assert(quant_detail::is_int_weight_block_v<Block>,
-                "packed_q_weights: Block must be block_q8_0, block_q4_0, block_mxfp4, mx_block_fp4 or mx_block_int8");
+                "packed_q_weights: Block must be block_q8_0, block_q4_0, block_q4_K, block_mxfp4, mx_block_fp4 or mx_block_int8");
   using A = simd::native_arch;
   using G = quant_detail::qgemm_geometry<A>;
+  static constexpr bool mins = quant_detail::has_mins_v<Block>;
+  static constexpr index_t record_bytes = G::record_bytes(mins);
 
   packed_q_weights() = default;
   packed_q_weights(std::span<const Block> W, index_t N, index_t K) {
-    pact::detail::require(N >= 0 && K >= 0 && K % 32 == 0, errc::invalid_shape,
-                          "packed_q_weights: K must be a non-negative multiple of 32 and N >= 0");
+    constexpr index_t E = static_cast<index_t>(Block::elems), subs = E / 32;
+    pact::detail::require(N >= 0 && K >= 0 && K % E == 0, errc::invalid_shape,
+                          "packed_q_weights: K must be a non-negative multiple of the block size and N >= 0");
     nb_ = K / 32;
-    pact::detail::require(W.size() == pact::detail::checked_mul(static_cast<std::size_t>(N), static_cast<std::size_t>(nb_), "packed_q_weights"),
-                          errc::invalid_shape, "packed_q_weights: W.size() must equal N * K / 32 blocks");
+    const index_t row_blocks = K / E;
+    pact::detail::require(W.size() == pact::detail::checked_mul(static_cast<std::size_t>(N), static_cast<std::size_t>(row_blocks), "packed_q_weights"),
+                          errc::invalid_shape, "packed_q_weights: W.size() must equal N * K / Block::elems blocks");
     pact::detail::require(W.empty() || W.data() != nullptr, errc::null_pointer, "packed_q_weights: null W");
     n_ = N;
     k_ = K;
     slivers_ = (N + G::NR - 1) / G::NR;
     data_.resize(pact::detail::checked_mul(static_cast<std::size_t>(std::max<index_t>(1, slivers_ * nb_)),
-                                           static_cast<std::size_t>(G::record), "packed_q_weights"));
+                                           static_cast<std::size_t>(record_bytes), "packed_q_weights"));
     for (index_t s = 0; s < slivers_; ++s)
       for (index_t b = 0; b < nb_; ++b) {
-        std::uint8_t* rec = data_.data() + (s * nb_ + b) * G::record;
+        std::uint8_t* rec = data_.data() + (s * nb_ + b) * record_bytes;
         float* dw = reinterpret_cast<float*>(rec + 32 * G::NR);
+        const int sub = static_cast<int>(b % subs);
         for (int j = 0; j < G::NR; ++j) {
           const index_t n = s * G::NR + j;
+          const Block* blk = n < N ? &W[static_cast<std::size_t>(n * row_blocks + b / subs)] : nullptr;
           for (int k = 0; k < 32; ++k)  // padding columns: any bytes work, d_w = 0 zeroes them
-            rec[((k / 4) * G::NR + j) * 4 + k % 4] = n < N ? quant_detail::weight_byte(W[static_cast<std::size_t>(n * nb_ + b)], k) : std::uint8_t(0);
-          dw[j] = n < N ? quant_detail::block_scale(W[static_cast<std::size_t>(n * nb_ + b)]) : 0.0f;
+            rec[((k / 4) * G::NR + j) * 4 + k % 4] = blk ? quant_detail::weight_byte(*blk, 32 * sub + k) : std::uint8_t(0);
+          dw[j] = blk ? quant_detail::block_scale(*blk, sub) : 0.0f;
+          if constexpr (mins) dw[G::NR + j] = blk ? quant_detail::block_min(*blk, sub) : 0.0f;
         }
       }
   }
   index_t rows() const noexcept { return n_; }
   index_t cols() const noexcept { return k_; }
+  /// 32-k blocks per row (Q4_K: 8 per super-block).
   index_t blocks() const noexcept { return nb_; }
   /// Record of sliver s, block b.
-  const std::uint8_t* record(index_t s, index_t b) const noexcept { return data_.data() + (s * nb_ + b) * G::record; }
+  const std::uint8_t* record(index_t s, index_t b) const noexcept { return data_.data() + (s * nb_ + b) * record_bytes; }
 
  private:
   index_t n_ = 0, k_ = 0, nb_ = 0, slivers_ = 0;
