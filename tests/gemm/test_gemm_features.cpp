@@ -1,8 +1,10 @@
 // Epilogues, half-precision inputs/outputs, pre-packed B, GEMV, fixed-size, batched and
 // grouped GEMM — each against the float64 reference.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "pact/core/aligned_buffer.hpp"
 #include "pact/gemm.hpp"
 #include "pact/types/bf16.hpp"
 #include "pact/types/fp16.hpp"
@@ -132,16 +134,21 @@ TEST(GemmPrepacked, CallerFilledViewEqualsPackedB) {
     test_matrix<float> a(M, K, 0, 0, 40), b(K, N, 0, 0, 41);
     const auto padded = layout::padded_cols(N);
     ASSERT_EQ(padded % layout::nr, 0);
-    std::vector<float> data(static_cast<std::size_t>(K * padded), NAN);
+    pact::aligned_buffer<float> data(static_cast<std::size_t>(K * padded));
+    std::fill(data.data(), data.data() + data.size(), NAN);
     for (int k = 0; k < K; ++k)
       for (pact::index_t j = 0; j < padded; ++j)
         data[static_cast<std::size_t>(layout::offset(K, padded, k, j))] = j < N ? b(k, static_cast<int>(j)) : 0.0f;
-    for (float v : data) ASSERT_FALSE(std::isnan(v)) << "offset() left a hole";
+    for (std::size_t i = 0; i < data.size(); ++i) ASSERT_FALSE(std::isnan(data[i])) << "offset() left a hole at " << i;
     std::vector<float> c1(static_cast<std::size_t>(M * N), NAN), c2(c1.size(), NAN);
     pact::gemm(1.0f, a.cview(), pact::pack_b(b.cview()), 0.0f, pact::make_row_major(c1.data(), M, N));
     pact::gemm(1.0f, a.cview(), pact::packed_b_view<float>(data.data(), K, N), 0.0f, pact::make_row_major(c2.data(), M, N));
     EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float))) << M << "x" << N << "x" << K;
   }
+  // A misaligned or null buffer is refused, not read with faulting aligned loads.
+  pact::aligned_buffer<float> buf(64);
+  EXPECT_THROW(pact::packed_b_view<float>(buf.data() + 1, 1, 1), pact::error);
+  EXPECT_THROW(pact::packed_b_view<float>(nullptr, 1, 1), pact::error);
 }
 
 TEST(GemmGemv, RowAndColumnMajorBAllTails) {

@@ -4,6 +4,7 @@
 // blocked driver's: for each KC block of K, ceil(N / NR) slivers of kc x NR, so a call
 // skips B packing entirely and reads B exactly as the microkernel wants it.
 #include <algorithm>
+#include <cstdint>
 
 #include "pact/core/aligned_buffer.hpp"
 #include "pact/gemm/gemm.hpp"
@@ -71,7 +72,10 @@ struct packed_b_layout {
 };
 
 /// A non-owning B in packed_b_layout, written by the caller (rows x cols, data holding
-/// rows * padded_cols(cols) elements); gemm(alpha, A, view, beta, C) reads it like packed_b.
+/// rows * padded_cols(cols) elements, aligned to default_alignment = 64 bytes like
+/// aligned_buffer: the microkernel loads B slivers with aligned vector loads);
+/// gemm(alpha, A, view, beta, C) reads it like packed_b. A null or misaligned pointer is an
+/// error (errc::null_pointer / errc::invalid_argument).
 template <class T = float, class Policy = void>
 class packed_b_view {
  public:
@@ -80,8 +84,13 @@ class packed_b_view {
   static_assert(std::is_same_v<typename policy::compute_type, T>, "packed_b_view: the policy's compute_type must be T");
   using layout = packed_b_layout<T, Policy>;
 
-  packed_b_view(const T* data, index_t rows, index_t cols) noexcept
-      : data_(data), rows_(rows), cols_(cols), padded_cols_(layout::padded_cols(cols)) {}
+  packed_b_view(const T* data, index_t rows, index_t cols)
+      : data_(data), rows_(rows), cols_(cols), padded_cols_(layout::padded_cols(cols)) {
+    if (rows < 0 || cols < 0) throw error(errc::invalid_shape, "packed_b_view: negative extent");
+    if (rows > 0 && cols > 0 && data == nullptr) throw error(errc::null_pointer, "packed_b_view: null data");
+    if (reinterpret_cast<std::uintptr_t>(data) % default_alignment != 0)
+      throw error(errc::invalid_argument, "packed_b_view: data must be 64-byte aligned");
+  }
 
   index_t rows() const noexcept { return rows_; }
   index_t cols() const noexcept { return cols_; }
