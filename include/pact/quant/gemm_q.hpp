@@ -102,9 +102,16 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
                   }
                 }
               };
-              if (m == MR) run.template operator()<MR>(0);
-              else
-                for (int i = 0; i < m; ++i) run.template operator()<1>(i);
+              if (m == MR) {
+                run.template operator()<MR>(0);
+              } else {  // the last rows in 4-, 2- and 1-row tiles: each tile streams the B sliver once
+                int i = 0;
+                if constexpr (MR > 4)
+                  for (; i + 4 <= m; i += 4) run.template operator()<4>(i);
+                if constexpr (MR > 2)
+                  for (; i + 2 <= m; i += 2) run.template operator()<2>(i);
+                for (; i < m; ++i) run.template operator()<1>(i);
+              }
             }
           }
         }
