@@ -51,18 +51,12 @@ double worst_error(const std::vector<float>& y, const std::vector<double>& xv, c
   return worst;
 }
 
-template <class Fp8>
-std::vector<double> values(const q::fp8_weights_128x128<Fp8>& W) {
-  std::vector<double> v(W.rows * W.cols);
-  for (std::size_t n = 0; n < W.rows; ++n)
-    for (std::size_t k = 0; k < W.cols; ++k) v[n * W.cols + k] = static_cast<double>(static_cast<float>(W.data[n * W.cols + k])) * W.scale(n, k);
-  return v;
-}
-template <class Fp8>
-std::vector<double> values(const q::fp8_activations_1x128<Fp8>& X) {
-  std::vector<double> v(X.rows * X.cols);
-  for (std::size_t m = 0; m < X.rows; ++m)
-    for (std::size_t k = 0; k < X.cols; ++k) v[m * X.cols + k] = static_cast<double>(static_cast<float>(X.data[m * X.cols + k])) * X.scale(m, k);
+/// Every element's FP8 value times its scale (weights or 1x128 activations).
+template <class Q>
+std::vector<double> values(const Q& m) {
+  std::vector<double> v(m.rows * m.cols);
+  for (std::size_t r = 0; r < m.rows; ++r)
+    for (std::size_t c = 0; c < m.cols; ++c) v[r * m.cols + c] = static_cast<double>(static_cast<float>(m.data[r * m.cols + c])) * m.scale(r, c);
   return v;
 }
 

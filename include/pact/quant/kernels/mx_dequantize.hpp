@@ -15,6 +15,7 @@
 // A NaN scale (0xFF) multiplies every element into NaN, as the spec says.
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "pact/quant/formats/mx_blocks.hpp"
 #include "pact/simd/ops_kv.hpp"
@@ -45,17 +46,15 @@ PACT_ALWAYS_INLINE simd::vec<float, A> decode_small_float(const simd::vec<std::i
 template <class A, class Block>
 struct mx_element_decoder;
 
-template <class A>
-struct mx_element_decoder<A, mx_block_fp8_e4m3> {
+template <class A, class Block>
+  requires(std::is_same_v<Block, mx_block_fp8_e4m3> || std::is_same_v<Block, mx_block_fp8_e5m2>)
+struct mx_element_decoder<A, Block> {
   const std::uint8_t* q;
-  explicit mx_element_decoder(const mx_block_fp8_e4m3& b) noexcept : q(b.q) {}
-  PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept { return simd::load_fp8_e4m3_f32<A>(q + k); }
-};
-template <class A>
-struct mx_element_decoder<A, mx_block_fp8_e5m2> {
-  const std::uint8_t* q;
-  explicit mx_element_decoder(const mx_block_fp8_e5m2& b) noexcept : q(b.q) {}
-  PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept { return simd::load_fp8_e5m2_f32<A>(q + k); }
+  explicit mx_element_decoder(const Block& b) noexcept : q(b.q) {}
+  PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept {
+    if constexpr (std::is_same_v<Block, mx_block_fp8_e4m3>) return simd::load_fp8_e4m3_f32<A>(q + k);
+    else return simd::load_fp8_e5m2_f32<A>(q + k);
+  }
 };
 template <class A>
 struct mx_element_decoder<A, mx_block_int8> {
