@@ -64,28 +64,20 @@ struct mx_element_decoder<A, mx_block_int8> {
     return simd::load_i8_f32<A>(q + k) * simd::broadcast<A>(0.015625f);
   }
 };
-template <class A>
-struct mx_element_decoder<A, mx_block_fp6_e2m3> {
+/// FP6 / FP4: codes straight from the packed stream, then the bit decode (mantissa bits,
+/// exponent bias, sign bit position of each element type).
+template <class A, class Block>
+  requires(std::is_same_v<Block, mx_block_fp6_e2m3> || std::is_same_v<Block, mx_block_fp6_e3m2> ||
+           std::is_same_v<Block, mx_block_fp4>)
+struct mx_element_decoder<A, Block> {
+  static constexpr bool fp4 = std::is_same_v<Block, mx_block_fp4>;
+  static constexpr int mant = fp4 ? 1 : (std::is_same_v<Block, mx_block_fp6_e2m3> ? 3 : 2);
+  static constexpr int bias = std::is_same_v<Block, mx_block_fp6_e3m2> ? 3 : 1;
   const std::uint8_t* packed;
-  explicit mx_element_decoder(const mx_block_fp6_e2m3& b) noexcept : packed(b.packed) {}
+  explicit mx_element_decoder(const Block& b) noexcept : packed(b.packed) {}
   PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept {
-    return decode_small_float<3, 1, 5, A>(simd::load_u6_to_i32<A>(packed + 3 * k / 4));
-  }
-};
-template <class A>
-struct mx_element_decoder<A, mx_block_fp6_e3m2> {
-  const std::uint8_t* packed;
-  explicit mx_element_decoder(const mx_block_fp6_e3m2& b) noexcept : packed(b.packed) {}
-  PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept {
-    return decode_small_float<2, 3, 5, A>(simd::load_u6_to_i32<A>(packed + 3 * k / 4));
-  }
-};
-template <class A>
-struct mx_element_decoder<A, mx_block_fp4> {
-  const std::uint8_t* packed;
-  explicit mx_element_decoder(const mx_block_fp4& b) noexcept : packed(b.packed) {}
-  PACT_ALWAYS_INLINE simd::vec<float, A> operator()(int k) const noexcept {
-    return decode_small_float<1, 1, 3, A>(simd::load_u4_to_i32<A>(packed + k / 2));
+    if constexpr (fp4) return decode_small_float<mant, bias, 3, A>(simd::load_u4_to_i32<A>(packed + k / 2));
+    else return decode_small_float<mant, bias, 5, A>(simd::load_u6_to_i32<A>(packed + 3 * k / 4));
   }
 };
 
