@@ -41,6 +41,14 @@ std::vector<double> matvec(const std::vector<float>& W, const std::vector<float>
     for (std::size_t k = 0; k < K; ++k) y[n] += double(W[n * K + k]) * x[k];
   return y;
 }
+/// want(i, n) = sum_k X(i, k) * W(n, k) in float64 (X: M x K, W: N x K, both row-major).
+std::vector<double> product_xwt(const std::vector<float>& X, const std::vector<float>& W, std::size_t M, std::size_t N, std::size_t K) {
+  std::vector<double> y(M * N);
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t k = 0; k < K; ++k) y[i * N + n] += double(X[i * K + k]) * W[n * K + k];
+  return y;
+}
 template <class Block>
 std::vector<float> dequantized(const std::vector<Block>& b) {
   std::vector<float> f(b.size() * Block::elems);
@@ -239,10 +247,7 @@ int main() {
     pact::quant::gemm(x_blocks, M, W, pact::make_row_major(y, M, N), pool);     // Y = X · Wᵀ
     // [/snippet quant_gemm_q]
     const auto wd = dequantized(w_blocks), xd = dequantized(x_blocks);
-    std::vector<double> want(static_cast<std::size_t>(M * N));
-    for (pact::index_t i = 0; i < M; ++i)
-      for (pact::index_t n = 0; n < N; ++n)
-        for (pact::index_t k = 0; k < K; ++k) want[std::size_t(i * N + n)] += double(xd[std::size_t(i * K + k)]) * wd[std::size_t(n * K + k)];
+    const auto want = product_xwt(xd, wd, std::size_t(M), std::size_t(N), std::size_t(K));
     snippet::require(snippet::max_rel_err(y, want) < 1e-4, "batched Q4_0 GEMM");
   }
   {
@@ -259,10 +264,7 @@ int main() {
                                                        pact::make_row_major(y, M, N), pool);   // Y = X · Wᵀ
     // [/snippet quant_gemm_dequant]
     const auto wd = dequantized(w_blocks);
-    std::vector<double> want(static_cast<std::size_t>(M * N));
-    for (pact::index_t i = 0; i < M; ++i)
-      for (pact::index_t n = 0; n < N; ++n)
-        for (pact::index_t k = 0; k < K; ++k) want[std::size_t(i * N + n)] += double(xf[std::size_t(i * K + k)]) * wd[std::size_t(n * K + k)];
+    const auto want = product_xwt(xf, wd, std::size_t(M), std::size_t(N), std::size_t(K));
     snippet::require(snippet::max_rel_err(y, want) < 1e-5, "W4A32 Q4_K GEMM (dequantize on the fly)");
   }
   {
@@ -282,10 +284,7 @@ int main() {
     std::vector<float> wd(wf.size()), xd(xf.size());
     q::dequantize_mx<q::mx_block_fp4>(std::span<const q::mx_block_fp4>(w_mx), std::span<float>(wd));
     q::dequantize_mx<q::mx_block_fp8_e4m3>(std::span<const q::mx_block_fp8_e4m3>(x_mx), std::span<float>(xd));
-    std::vector<double> want(static_cast<std::size_t>(M * N));
-    for (pact::index_t i = 0; i < M; ++i)
-      for (pact::index_t n = 0; n < N; ++n)
-        for (pact::index_t k = 0; k < K; ++k) want[std::size_t(i * N + n)] += double(xd[std::size_t(i * K + k)]) * wd[std::size_t(n * K + k)];
+    const auto want = product_xwt(xd, wd, std::size_t(M), std::size_t(N), std::size_t(K));
     snippet::require(snippet::max_rel_err(y, want) < 1e-5, "MX GEMM (MXFP8 x MXFP4)");
   }
   {
@@ -306,13 +305,7 @@ int main() {
     std::vector<float> wd(N * K), xd(M * K);
     q::dequantize_fp8(W, wd.data(), K);
     q::dequantize_fp8(Xq, xd.data(), K);
-    std::vector<double> want(M * N), want_q(M * N);
-    for (std::size_t i = 0; i < M; ++i)
-      for (std::size_t n = 0; n < N; ++n)
-        for (std::size_t k = 0; k < K; ++k) {
-          want[i * N + n] += double(xf[i * K + k]) * wd[n * K + k];
-          want_q[i * N + n] += double(xd[i * K + k]) * wd[n * K + k];
-        }
+    const auto want = product_xwt(xf, wd, M, N, K), want_q = product_xwt(xd, wd, M, N, K);
     snippet::require(snippet::max_rel_err(yv.data(), want) < 1e-5, "FP8 GEMM, f32 activations");
     snippet::require(snippet::max_rel_err(yq.data(), want_q) < 1e-5, "FP8 x FP8 GEMM");
   }

@@ -11,6 +11,30 @@
 
 PACT_NAMESPACE_BEGIN
 
+/// The packed layout as a formula, for producers that write B in it themselves (a decoder
+/// that widens quantized weights straight into slivers, skipping a row-major copy and the
+/// pack): B is K x N, N padded to padded_cols = ceil(N / NR) * NR; K is cut into blocks of
+/// KC rows; block pc (a multiple of KC, kcb = min(KC, K - pc) rows) starts at pc *
+/// padded_cols and holds padded_cols / NR slivers of kcb x NR, row-major within a sliver.
+/// Padding columns must hold finite values (zeros): the microkernel multiplies them.
+template <class T = float, class Policy = void>
+struct packed_b_layout {
+  using policy = gemm_detail::select_policy<Policy, T>;
+  static constexpr index_t nr = policy::nr;
+  static constexpr index_t kc = policy::kc;
+  static constexpr index_t padded_cols(index_t cols) noexcept { return gemm_detail::ceil_div(cols, nr) * nr; }
+  /// Offset of the sliver holding columns [jc, jc + nr) of the KC block starting at row pc
+  /// (kcb rows deep; jc a multiple of nr): what the blocked driver asks a B source for.
+  static constexpr index_t block_offset(index_t padded, index_t jc, index_t pc, index_t kcb) noexcept {
+    return pc * padded + (jc / nr) * nr * kcb;
+  }
+  /// Offset of B(k, j) in a K-row layout with padded_cols columns.
+  static constexpr index_t offset(index_t K, index_t padded, index_t k, index_t j) noexcept {
+    const index_t pc = k / kc * kc, kcb = std::min(kc, K - pc);
+    return block_offset(padded, j / nr * nr, pc, kcb) + (k - pc) * nr + j % nr;
+  }
+};
+
 template <class T = float, class Policy = void>
 class packed_b {
  public:
@@ -40,7 +64,7 @@ class packed_b {
   index_t cols() const noexcept { return cols_; }
   /// Sliver block for columns [jc, jc + nc) of K rows [pc, pc + kc) (jc multiple of NR).
   const T* block(index_t jc, index_t /*nc*/, index_t pc, index_t kc) const noexcept {
-    return data_.data() + pc * padded_cols_ + (jc / policy::nr) * policy::nr * kc;
+    return data_.data() + packed_b_layout<T, Policy>::block_offset(padded_cols_, jc, pc, kc);
   }
   template <class Exec>
   const T* block(index_t jc, index_t nc, index_t pc, index_t kc, const Exec&) const noexcept {
@@ -50,25 +74,6 @@ class packed_b {
  private:
   index_t rows_ = 0, cols_ = 0, padded_cols_ = 0;
   aligned_buffer<T> data_;
-};
-
-/// The packed layout as a formula, for producers that write B in it themselves (a decoder
-/// that widens quantized weights straight into slivers, skipping a row-major copy and the
-/// pack): B is K x N, N padded to padded_cols = ceil(N / NR) * NR; K is cut into blocks of
-/// KC rows; block pc (a multiple of KC, kcb = min(KC, K - pc) rows) starts at pc *
-/// padded_cols and holds padded_cols / NR slivers of kcb x NR, row-major within a sliver.
-/// Padding columns must hold finite values (zeros): the microkernel multiplies them.
-template <class T = float, class Policy = void>
-struct packed_b_layout {
-  using policy = gemm_detail::select_policy<Policy, T>;
-  static constexpr index_t nr = policy::nr;
-  static constexpr index_t kc = policy::kc;
-  static constexpr index_t padded_cols(index_t cols) noexcept { return gemm_detail::ceil_div(cols, nr) * nr; }
-  /// Offset of B(k, j) in a K-row layout with padded_cols columns.
-  static constexpr index_t offset(index_t K, index_t padded, index_t k, index_t j) noexcept {
-    const index_t pc = k / kc * kc, kcb = std::min(kc, K - pc);
-    return pc * padded + (j / nr) * nr * kcb + (k - pc) * nr + j % nr;
-  }
 };
 
 /// A non-owning B in packed_b_layout, written by the caller (rows x cols, data holding
@@ -95,7 +100,7 @@ class packed_b_view {
   index_t rows() const noexcept { return rows_; }
   index_t cols() const noexcept { return cols_; }
   const T* block(index_t jc, index_t /*nc*/, index_t pc, index_t kc) const noexcept {
-    return data_ + pc * padded_cols_ + (jc / policy::nr) * policy::nr * kc;
+    return data_ + layout::block_offset(padded_cols_, jc, pc, kc);
   }
   template <class Exec>
   const T* block(index_t jc, index_t nc, index_t pc, index_t kc, const Exec&) const noexcept {

@@ -100,21 +100,25 @@ template <class LY, executor Exec, class ActivationRow, class WeightRow>
 void gemm_rows_then_panels(index_t M, index_t K, index_t N, const matrix_view<float, LY>& Y, const Exec& exec,
                            const ActivationRow& activation_row, const WeightRow& weight_row) {
   const index_t chunk = std::min(M, x_rows_per_chunk);
-  aligned_buffer<float> xf(static_cast<std::size_t>(chunk) * static_cast<std::size_t>(K));
+  // Reused by the calling thread: no allocation per call. Lambdas below use the pointer,
+  // never the name: a thread_local named inside a lambda is the running thread's instance.
+  thread_local aligned_buffer<float> x_widened;
+  x_widened.reserve_discard(static_cast<std::size_t>(chunk) * static_cast<std::size_t>(K));
+  float* const xf = x_widened.data();
   for (index_t m0 = 0; m0 < M; m0 += chunk) {
     const index_t mc = std::min(chunk, M - m0);
     constexpr index_t rows_per_task = 16;
     const index_t tasks = (mc + rows_per_task - 1) / rows_per_task;
     auto widen = [&](index_t t) {
       for (index_t i = t * rows_per_task; i < std::min(mc, (t + 1) * rows_per_task); ++i)
-        activation_row(m0 + i, xf.data() + i * K);
+        activation_row(m0 + i, xf + i * K);
     };
     if (tasks == 1 || exec.num_threads() <= 1) {
       for (index_t t = 0; t < tasks; ++t) widen(t);
     } else {
       exec.parallel_for(tasks, widen);
     }
-    gemm_panels(make_row_major(static_cast<const float*>(xf.data()), mc, K), N, Y.block(m0, 0, mc, N), exec, weight_row);
+    gemm_panels(make_row_major(static_cast<const float*>(xf), mc, K), N, Y.block(m0, 0, mc, N), exec, weight_row);
   }
 }
 
