@@ -121,6 +121,19 @@ TEST(QuantGemmBlocks, EveryTail) {
   }
 }
 
+// Weight blocks of more than one L2 block (NCS slivers), the prefetch of the next block across
+// the k-step and across row chunks (M > MC), balanced row tiles (20 = 5 + 5 + 5 + 5, 580 rows),
+// on 1 and 2 threads (the N split).
+TEST(QuantGemmBlocks, AcrossL2BlocksKStepsAndRowChunks) {
+  std::mt19937 rng(33);
+  const int wide_n = static_cast<int>(2 * G::NCS * G::NR + G::NR / 2 + 3);
+  for (int threads : {1, 2}) {
+    check<block_q4_0>(20, wide_n, 1056, rng, threads);
+    check<block_q8_0>(static_cast<int>(G::MC) + 4, 2 * G::NR + 5, 544, rng, threads);
+    check<block_q4_K>(9, wide_n, 512, rng, threads);
+  }
+}
+
 TEST(QuantGemmBlocks, MxWeightsAndActivations) {
   // MXFP4 (ggml nibble order and OCP pair order) and MXINT8 weights against Q8_0 and MXINT8
   // activations: the integer path for MX models (W4A8 / W8A8).

@@ -38,8 +38,11 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
   const index_t m_tiles = (M + MR - 1) / MR;
   const index_t slivers = (N + NR - 1) / NR;
   const int threads = std::max(1, exec.num_threads());
-  const index_t tm = std::min<index_t>(threads, m_tiles);
-  const index_t tn = std::min<index_t>(std::max<index_t>(threads / tm, 1), slivers);
+  // Threads split N (each streams its share of the weights once) unless there are too few
+  // 32-column slivers for that; an M split would make every thread stream all of the
+  // weights, which at M <= 128 costs more memory time than the arithmetic it divides.
+  const index_t tn = slivers >= 4 * threads ? threads : std::max<index_t>(1, std::min<index_t>(threads, slivers / 4));
+  const index_t tm = std::min<index_t>(std::max<index_t>(threads / tn, 1), m_tiles);
   const bool tiny = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(W.cols()) < 2.0e6;
   const index_t task_m = tiny ? 1 : tm, task_n = tiny ? 1 : tn;
   index_t b0 = 0;
@@ -67,23 +70,38 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
         quant_detail::qgemm_pack_a<MR>(X.data(), nb, ic, mc, b0, kb, quant_detail::weight_offset<Block>, words.data(),
                                        scales.data(), comps.data(), mins ? xsums.data() : nullptr);
         // A sliver (MR rows x KB blocks, ~3.5 KiB) in L1 while the B slivers of an NC block
-        // (~650 KiB) are reused from L2; Y is then walked row-sequentially (prefetch-friendly).
+        // (~290 KiB) are reused from L2; Y is then walked row-sequentially (prefetch-friendly).
+        // The NC block the loop visits next is prefetched into L2 in equal parts across this
+        // block's microkernel calls: without it the first row tile of every block waited on
+        // memory and the others ran from L2, so at M <= 32 the time was the sum of the
+        // memory stream and the arithmetic instead of the larger of the two.
+        const index_t row_tiles = quant_detail::qgemm_row_tiles<MR>(mc);
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
           const index_t je = std::min(s_end, jb + G::NCS);
-          for (index_t ir = 0; ir < mc; ir += MR) {
-            const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
-            const std::uint32_t* aw = words.data() + ir * kb * 8;
-            const float* as = scales.data() + ir * kb;
-            const std::int32_t* ac = comps.data() + ir * kb;
-            const float* ax = mins ? xsums.data() + ir * kb : nullptr;
+          const quant_detail::qgemm_next_block nextb =
+              je < s_end                ? quant_detail::qgemm_next_block{je, std::min(s_end, je + G::NCS), b0, kb}
+              : ic + G::MC < row_end    ? quant_detail::qgemm_next_block{s_begin, std::min(s_end, s_begin + G::NCS), b0, kb}
+              : b0 + kb < nb            ? quant_detail::qgemm_next_block{s_begin, std::min(s_end, s_begin + G::NCS), b0 + kb,
+                                                                         std::min<index_t>(G::KB, nb - b0 - kb)}
+                                        : quant_detail::qgemm_next_block{};
+          simd::prefetch_stream next_block(W.record(nextb.s_begin, nextb.b), nextb.s_end - nextb.s_begin,
+                                           nextb.kb * G::record_bytes(mins), nb * G::record_bytes(mins), row_tiles * (je - jb));
+          for (index_t tile = 0; tile < row_tiles; ++tile) {
+            const index_t ir = quant_detail::qgemm_row_tile_begin<MR>(mc, tile);
+            const int m = static_cast<int>(quant_detail::qgemm_row_tile_begin<MR>(mc, tile + 1) - ir);
+            const std::uint32_t* aw = words.data() + tile * MR * kb * 8;
+            const float* as = scales.data() + tile * MR * kb;
+            const std::int32_t* ac = comps.data() + tile * MR * kb;
+            const float* ax = mins ? xsums.data() + tile * MR * kb : nullptr;
             for (index_t s = jb; s < je; ++s) {
               const index_t j0 = s * NR;
               const int n = static_cast<int>(std::min<index_t>(NR, N - j0));
               const std::uint8_t* rec = W.record(s, b0);
-              auto run = [&]<int Rows>(int i_off) {
+              next_block.step();
+              auto run = [&]<int Rows>() {
                 VF f[Rows][2];
                 for (int i = 0; i < Rows; ++i) {
-                  float* yrow = Y.data() + (ic + ir + i_off + i) * Y.ld() + j0;
+                  float* yrow = Y.data() + (ic + ir + i) * Y.ld() + j0;
                   for (int v = 0; v < 2; ++v) {
                     const int nv = std::clamp(n - v * L, 0, L);
                     f[i][v] = first || nv == 0 ? simd::zero<float, A>()
@@ -91,10 +109,9 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
                                                : simd::load_partial<A>(yrow + v * L, static_cast<std::size_t>(nv));
                   }
                 }
-                quant_detail::qgemm_microkernel<A, Rows, MR, mins>(kb, aw + i_off, as + i_off, ac + i_off, rec, f,
-                                                                    mins ? ax + i_off : nullptr);
+                quant_detail::qgemm_microkernel<A, Rows, MR, mins>(kb, aw, as, ac, rec, f, ax);
                 for (int i = 0; i < Rows; ++i) {
-                  float* yrow = Y.data() + (ic + ir + i_off + i) * Y.ld() + j0;
+                  float* yrow = Y.data() + (ic + ir + i) * Y.ld() + j0;
                   for (int v = 0; v < 2; ++v) {
                     const int nv = std::clamp(n - v * L, 0, L);
                     if (nv == L) simd::store(yrow + v * L, f[i][v]);
@@ -102,16 +119,7 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
                   }
                 }
               };
-              if (m == MR) {
-                run.template operator()<MR>(0);
-              } else {  // the last rows in 4-, 2- and 1-row tiles: each tile streams the B sliver once
-                int i = 0;
-                if constexpr (MR > 4)
-                  for (; i + 4 <= m; i += 4) run.template operator()<4>(i);
-                if constexpr (MR > 2)
-                  for (; i + 2 <= m; i += 2) run.template operator()<2>(i);
-                for (; i < m; ++i) run.template operator()<1>(i);
-              }
+              quant_detail::dispatch_rows<MR>(m, run);
             }
           }
         }

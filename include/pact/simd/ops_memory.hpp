@@ -219,5 +219,34 @@ PACT_ALWAYS_INLINE void prefetch_l2(const void* p) noexcept {
 #endif
 }
 
+/// Prefetches a region the caller will read next into L2, in equal parts over `steps`
+/// calls of step() while the caller works on something else: a blocked loop that reuses
+/// one block of data from L2 would otherwise wait on memory whenever it starts the next
+/// block. The region is `chunks` runs of `chunk_bytes` bytes, `stride` bytes apart (one
+/// contiguous run: chunks = 1).
+class prefetch_stream {
+ public:
+  prefetch_stream() = default;
+  prefetch_stream(const void* first, std::ptrdiff_t chunks, std::ptrdiff_t chunk_bytes, std::ptrdiff_t stride,
+                  std::ptrdiff_t steps) noexcept
+      : base_(static_cast<const char*>(first)),
+        chunk_lines_((chunk_bytes + 63) / 64),
+        stride_(stride),
+        total_(chunks > 0 ? chunks * chunk_lines_ : 0),
+        per_step_(steps > 0 ? (total_ + steps - 1) / steps : total_) {}
+  /// The next part of the region: per_step lines, walking each run in order.
+  PACT_ALWAYS_INLINE void step() noexcept {
+    for (std::ptrdiff_t c = 0; c < per_step_ && done_ < total_; ++c, ++done_) {
+      prefetch_l2(base_ + chunk_ * stride_ + line_ * 64);
+      if (++line_ == chunk_lines_) line_ = 0, ++chunk_;
+    }
+  }
+
+ private:
+  const char* base_ = nullptr;
+  std::ptrdiff_t chunk_lines_ = 0, stride_ = 0, total_ = 0, per_step_ = 0;
+  std::ptrdiff_t done_ = 0, chunk_ = 0, line_ = 0;
+};
+
 }  // namespace simd
 PACT_NAMESPACE_END

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <utility>
 
 #include "pact/core/aligned_buffer.hpp"
 #include "pact/core/error.hpp"
@@ -47,7 +48,9 @@ struct qgemm_geometry {
   static constexpr int MR = wide ? 6 : 2;
   static constexpr index_t KB = 16;  // 32-k blocks per k-step (KC = 512): B sliver in L1
   static constexpr index_t MC = 96 * MR;
-  static constexpr index_t NCS = 32;  // B slivers per L2 block (32 x 16 blocks x 1152 B = 576 KiB)
+  // B slivers per L2 block (16 x 16 blocks x 1152 B = 288 KiB): the block in use and the
+  // next one, prefetched while this one runs, fit a 1 MiB L2 with the A panel.
+  static constexpr index_t NCS = 16;
   /// Bytes of one (sliver, 32-k block) record: 32 k x NR uint8, NR f32 d_w, and for
   /// formats with mins (Q4_K) NR f32 m_w.
   static constexpr index_t record_bytes(bool mins) noexcept { return 32 * NR + (mins ? 8 : 4) * NR; }
@@ -121,6 +124,11 @@ PACT_ALWAYS_INLINE const std::int8_t* activation_codes(const Block& b) noexcept 
   else return b.qs;
 }
 
+/// The B records the block loop visits next: slivers [s_begin, s_end) x blocks [b, b + kb).
+struct qgemm_next_block {
+  index_t s_begin = 0, s_end = 0, b = 0, kb = 0;
+};
+
 /// Int32 tile, then f32 tile: the microkernel over kb blocks for Rows <= MR rows.
 template <class A, int Rows, int SliverRows, bool Mins = false>
 PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_RESTRICT a, const float* PACT_RESTRICT da,
@@ -179,15 +187,39 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
     for (int v = 0; v < 2; ++v) facc[i][v] = f[i][v];
 }
 
-/// Packs activation rows [i0, i0 + mc) x blocks [b0, b0 + kb) into MR-row slivers:
+/// Row tiles of an mc-row panel: ceil(mc / MR) tiles whose sizes differ by at most one row
+/// (32 rows = 6+5+5+5+5+6, not 5 x 6 + 2). A tile of r rows runs 2r independent
+/// accumulator chains; a 2-row tail (4 chains) cannot hide the dot product's latency and
+/// cost as much as a full tile.
+template <int MR>
+constexpr index_t qgemm_row_tiles(index_t mc) noexcept {
+  return (mc + MR - 1) / MR;
+}
+/// First row of tile t (t = tiles gives mc).
+template <int MR>
+constexpr index_t qgemm_row_tile_begin(index_t mc, index_t t) noexcept {
+  return mc * t / qgemm_row_tiles<MR>(mc);
+}
+
+/// Calls run.template operator()<m>() for a run-time tile height m in 1..MR.
+template <int MR, class Run>
+PACT_ALWAYS_INLINE void dispatch_rows(int m, Run& run) {
+  [&]<int... R>(std::integer_sequence<int, R...>) {
+    (void)((m == R + 1 ? (run.template operator()<R + 1>(), true) : false) || ...);
+  }(std::make_integer_sequence<int, MR>{});
+}
+
+/// Packs activation rows [i0, i0 + mc) x blocks [b0, b0 + kb) into one MR-row sliver per
+/// row tile (qgemm_row_tile_begin; rows past a tile's end are zero):
 /// per block 8 groups x MR words (the signed bytes), and per (block, row) the scale d_x and
 /// the compensation -offset * sum(x) (separate arrays, same sliver order).
 template <int MR, class XBlock>
 void qgemm_pack_a(const XBlock* x, index_t nb, index_t i0, index_t mc, index_t b0, index_t kb,
                   std::int32_t offset, std::uint32_t* PACT_RESTRICT words, float* PACT_RESTRICT scales,
                   std::int32_t* PACT_RESTRICT comp, float* PACT_RESTRICT xsum = nullptr) noexcept {
-  for (index_t r0 = 0; r0 < mc; r0 += MR) {
-    const index_t m = std::min<index_t>(MR, mc - r0);
+  const index_t tiles = qgemm_row_tiles<MR>(mc);
+  for (index_t t = 0; t < tiles; ++t) {
+    const index_t r0 = qgemm_row_tile_begin<MR>(mc, t), m = qgemm_row_tile_begin<MR>(mc, t + 1) - r0;
     for (index_t b = 0; b < kb; ++b) {
       for (index_t i = 0; i < MR; ++i) {
         if (i < m) {

@@ -121,9 +121,29 @@ void int8_gemm_blocked(index_t M, index_t N, index_t K, byte_ref<TA> a, std::uin
         for (index_t jb = s_begin; jb < s_end; jb += nc_slivers) {
           const index_t je = std::min(s_end, jb + nc_slivers);
           if (a_in_l1) {
-            // The MR x KC A sliver stays in L1 while the B slivers stream from L2.
+            // The MR x KC A sliver stays in L1 while the B slivers stream from L2. The B
+            // block visited next (slivers are contiguous within a k-block) is prefetched
+            // into L2 in equal parts over this block's tiles, and each tile prefetches the
+            // int32 partial sums of the next one: otherwise the first row tile of every
+            // block, and every tile's first dot product, waited on memory.
+            const index_t next_pc = je < s_end || ic + mc < row_end ? pc : pc + kc;
+            const index_t next_s = je < s_end ? je : s_begin;
+            const index_t next_e = next_pc < K ? std::min(s_end, next_s + nc_slivers) : next_s;
+            simd::prefetch_stream next_block(bp.sliver(next_pc < K ? next_pc : pc, next_s), 1,
+                                             next_pc < K ? (next_e - next_s) * bp.sliver_stride(next_pc) : 0, 0,
+                                             ceil_div(mc, MR) * (je - jb));
             for (index_t ir = 0; ir < mc; ir += MR)
-              for (index_t s = jb; s < je; ++s) tile_at(s, ir);
+              for (index_t s = jb; s < je; ++s) {
+                next_block.step();
+                if (!first) {
+                  const bool row_end_of_block = s + 1 == je;
+                  const index_t pr = row_end_of_block ? ir + MR : ir, ps = row_end_of_block ? jb : s + 1;
+                  if (pr < mc)
+                    for (index_t i = 0; i < std::min<index_t>(MR, mc - pr); ++i)
+                      for (index_t v = 0; v < NR; v += 16) simd::prefetch_l1(ws + (ic + pr + i) * Np + ps * NR + v);
+                }
+                tile_at(s, ir);
+              }
           } else {
             // The KC x NR B sliver stays in L1 while the A slivers stream from L2.
             for (index_t s = jb; s < je; ++s)
