@@ -3,7 +3,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include "pact/simd/simd.hpp"
@@ -124,4 +126,26 @@ TYPED_TEST(SimdMemory, TransposeTile) {
       const float want = j < L ? src[static_cast<std::size_t>(j * lds + i)] : -1.0f;
       ASSERT_EQ(dst[static_cast<std::size_t>(i * ldd + j)], want) << i << "," << j;
     }
+}
+
+// prefetch_stream hands out every line of its region exactly once, in `steps` nearly equal
+// parts (the last ones may be short), and nothing after that; an empty region asks for none.
+TEST(SimdPrefetchStream, EveryLineOnceInEqualParts) {
+  std::vector<unsigned char> buf(64 * 1024);
+  for (auto [chunks, bytes, stride, steps] : {std::tuple{1, 4096, 0, 7}, std::tuple{5, 1000, 3000, 3},
+                                              std::tuple{3, 64, 128, 10}, std::tuple{0, 64, 64, 4},
+                                              std::tuple{2, 130, 192, 1}}) {
+    pact::simd::prefetch_stream ps(buf.data(), chunks, bytes, stride, steps);
+    const std::ptrdiff_t lines = chunks * ((bytes + 63) / 64);
+    ASSERT_EQ(ps.total(), lines);
+    const std::ptrdiff_t per = steps > 0 ? (lines + steps - 1) / steps : lines;
+    for (int k = 0; k < steps; ++k) {
+      const std::ptrdiff_t before = ps.issued();
+      ps.step();
+      EXPECT_EQ(ps.issued() - before, std::min(per, lines - before)) << chunks << "x" << bytes << " step " << k;
+    }
+    EXPECT_EQ(ps.issued(), lines);
+    ps.step();
+    EXPECT_EQ(ps.issued(), lines) << "asked for lines past the region";
+  }
 }

@@ -234,6 +234,9 @@ class prefetch_stream {
         stride_(stride),
         total_(chunks > 0 ? chunks * chunk_lines_ : 0),
         per_step_(steps > 0 ? (total_ + steps - 1) / steps : total_) {}
+  /// Cache lines asked for so far, and in all.
+  std::ptrdiff_t issued() const noexcept { return done_; }
+  std::ptrdiff_t total() const noexcept { return total_; }
   /// The next part of the region: per_step lines, walking each run in order.
   PACT_ALWAYS_INLINE void step() noexcept {
     for (std::ptrdiff_t c = 0; c < per_step_ && done_ < total_; ++c, ++done_) {
