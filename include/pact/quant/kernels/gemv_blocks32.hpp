@@ -27,6 +27,7 @@
 #include "pact/core/aligned_buffer.hpp"
 #include "pact/core/matrix_view.hpp"
 #include "pact/quant/formats/ggml_blocks.hpp"
+#include "pact/quant/kernels/gemv_stream.hpp"
 #include "pact/simd/ops_int4.hpp"
 #include "pact/simd/ops_int8.hpp"
 #include "pact/simd/ops_int8_gemv.hpp"
@@ -159,7 +160,7 @@ PACT_ALWAYS_INLINE std::int32_t block_dot(const Block& w, const quant::block_q8_
 }
 
 /// y[r] = W_row(r) . x for R rows at once (the activation loads are shared).
-template <class A, class Block, int R, int PrefetchRows = R>
+template <class A, class Block, int R, index_t PrefetchBytes = gemv_prefetch_bytes>
 PACT_ALWAYS_INLINE void gemv_rows(const Block* const* rows, const q8_activation& x, float* y) noexcept {
   using Geo = gemv_geometry<A, Block>;
   using VF = simd::vec<float, A>;
@@ -189,11 +190,11 @@ PACT_ALWAYS_INLINE void gemv_rows(const Block* const* rows, const q8_activation&
         blks[i] = &blk;
       }
       const auto w = simd::load_segments16<A>(ptrs);
-      // Prefetch the same place of the next row group (R rows further, a few KB ahead):
-      // the rows are short (2-5 KB) interleaved streams the hardware prefetcher tracks
-      // late. Past the end of W this is a harmless hint.
-      if constexpr (PrefetchRows > 0) {
-        const char* ahead = reinterpret_cast<const char*>(ptrs[0]) + PrefetchRows * x.nb * static_cast<index_t>(sizeof(Block));
+      // Prefetch PrefetchBytes ahead in the (sequential) weight stream: the hardware
+      // prefetcher alone ramps up too late for DRAM speed. Past the end of W this is a
+      // harmless hint.
+      if constexpr (PrefetchBytes > 0) {
+        const char* ahead = reinterpret_cast<const char*>(ptrs[0]) + PrefetchBytes;
         simd::prefetch_l1(ahead);
         simd::prefetch_l1(ahead + 64);
       }
@@ -227,13 +228,8 @@ PACT_ALWAYS_INLINE void gemv_rows(const Block* const* rows, const q8_activation&
 /// Rows [n0, n1) of y = W x (W: N rows of nb blocks).
 template <class A, class Block>
 void gemv_row_range(const Block* W, index_t nb, const q8_activation& x, float* y, index_t n0, index_t n1) noexcept {
-  constexpr int R = 4;
-  index_t n = n0;
-  for (; n + R <= n1; n += R) {
-    const Block* rows[R] = {W + n * nb, W + (n + 1) * nb, W + (n + 2) * nb, W + (n + 3) * nb};
-    gemv_rows<A, Block, R>(rows, x, y + n);
-  }
-  for (; n < n1; ++n) {
+  // One row at a time: one sequential weight stream (quant/kernels/gemv_stream.hpp).
+  for (index_t n = n0; n < n1; ++n) {
     const Block* rows[1] = {W + n * nb};
     gemv_rows<A, Block, 1>(rows, x, y + n);
   }

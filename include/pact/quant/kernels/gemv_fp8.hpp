@@ -10,13 +10,14 @@
 // is folded into the group's scale. That load does not decode the E4M3 NaN codes 0x7F /
 // 0xFF; instead the row's bytes are tested for them once per S bytes ((b & 0x7F) + 1 has
 // bit 7 set only for those codes), and a row that holds one gives NaN, as the exact
-// product would. 4 rows share the activation loads.
+// product would. Rows run one at a time (one sequential weight stream, gemv_stream.hpp).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
 #include "pact/quant/formats/fp8_block_scaled.hpp"
+#include "pact/quant/kernels/gemv_stream.hpp"
 #include "pact/simd/ops_kv.hpp"
 #include "pact/simd/simd.hpp"
 
@@ -71,8 +72,8 @@ PACT_ALWAYS_INLINE void gemv_fp8_rows(const std::uint8_t* const* w, const float*
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         if constexpr (is_e4m3_v<Fp8>) nan_bits[r] = nan_bits[r] | ((simd::load<A>(w[r] + k) & low7) + one);
-        // The same place of the next row group: the rows are R separate streams.
-        simd::prefetch_l1(w[r] + k + R * K);
+        // gemv_prefetch_bytes ahead in the weight stream.
+        simd::prefetch_l1(w[r] + k + gemv_prefetch_bytes);
       }
 #pragma GCC unroll 4
       for (index_t j = 0; j < S; j += L) {
@@ -107,19 +108,13 @@ PACT_ALWAYS_INLINE void gemv_fp8_rows(const std::uint8_t* const* w, const float*
 /// Rows [n0, n1) of y = W x.
 template <class A, class Fp8>
 void gemv_fp8_row_range(const quant::fp8_weights_128x128<Fp8>& W, const float* x, float* y, index_t n0, index_t n1) noexcept {
-  constexpr int R = 4;
   const auto K = static_cast<index_t>(W.cols);
   const auto* codes = reinterpret_cast<const std::uint8_t*>(W.data.data());
   const index_t bc = static_cast<index_t>(W.block_cols());
   auto row = [&](index_t n) { return codes + n * K; };
   auto srow = [&](index_t n) { return W.scales.data() + (n / 128) * bc; };
-  index_t n = n0;
-  for (; n + R <= n1; n += R) {
-    const std::uint8_t* w[R] = {row(n), row(n + 1), row(n + 2), row(n + 3)};
-    const float* s[R] = {srow(n), srow(n + 1), srow(n + 2), srow(n + 3)};
-    gemv_fp8_rows<A, Fp8, R>(w, s, x, K, y + n);
-  }
-  for (; n < n1; ++n) {
+  // One row at a time: one sequential weight stream (quant/kernels/gemv_stream.hpp).
+  for (index_t n = n0; n < n1; ++n) {
     const std::uint8_t* w[1] = {row(n)};
     const float* s[1] = {srow(n)};
     gemv_fp8_rows<A, Fp8, 1>(w, s, x, K, y + n);

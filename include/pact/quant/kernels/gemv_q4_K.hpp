@@ -22,6 +22,7 @@
 
 #include "pact/core/aligned_buffer.hpp"
 #include "pact/quant/formats/ggml_blocks.hpp"
+#include "pact/quant/kernels/gemv_stream.hpp"
 #include "pact/simd/ops_int4.hpp"
 #include "pact/simd/ops_int8.hpp"
 #include "pact/simd/ops_int8_gemv.hpp"
@@ -108,8 +109,8 @@ PACT_ALWAYS_INLINE void gemv_q4k_rows(const quant::block_q4_K* const* rows, cons
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const quant::block_q4_K& b = rows[r][sb];
-      // The same place of the next row group (R rows further): a block spans <= 3 lines.
-      const char* ahead = reinterpret_cast<const char*>(&b) + R * x.nsb * static_cast<index_t>(sizeof(quant::block_q4_K));
+      // gemv_prefetch_bytes ahead in the weight stream: a block spans <= 3 lines.
+      const char* ahead = reinterpret_cast<const char*>(&b) + gemv_prefetch_bytes;
       simd::prefetch_l1(ahead);
       simd::prefetch_l1(ahead + 64);
       simd::prefetch_l1(ahead + 128);
@@ -144,14 +145,9 @@ PACT_ALWAYS_INLINE void gemv_q4k_rows(const quant::block_q4_K* const* rows, cons
 /// Rows [n0, n1) of y = W x (W: N rows of nsb super-blocks).
 template <class A>
 void gemv_q4k_row_range(const quant::block_q4_K* W, const q4k_activation& x, float* y, index_t n0, index_t n1) noexcept {
-  constexpr int R = 4;
+  // One row at a time: one sequential weight stream (quant/kernels/gemv_stream.hpp).
   const index_t nsb = x.nsb;
-  index_t n = n0;
-  for (; n + R <= n1; n += R) {
-    const quant::block_q4_K* rows[R] = {W + n * nsb, W + (n + 1) * nsb, W + (n + 2) * nsb, W + (n + 3) * nsb};
-    gemv_q4k_rows<A, R>(rows, x, y + n);
-  }
-  for (; n < n1; ++n) {
+  for (index_t n = n0; n < n1; ++n) {
     const quant::block_q4_K* rows[1] = {W + n * nsb};
     gemv_q4k_rows<A, 1>(rows, x, y + n);
   }
