@@ -115,6 +115,38 @@ void quantized_decode_cases() {
 TEST(AttentionKvCache, Int8DecodeScalesWithHeadDims) { quantized_decode_cases<std::int8_t>(); }
 TEST(AttentionKvCache, Fp8DecodeScalesWithHeadDims) { quantized_decode_cases<pact::fp8_e4m3>(); }
 
+// Decode reads FP8 rows through a fast load that turns the NaN codes into finite numbers and
+// tests the row's bytes instead: a NaN code in K (here past the first 64 bytes of an 80-dim
+// row, the scalar tail of the byte test) makes every row of its KV head NaN; one in V makes
+// exactly its column of that head's rows NaN. Per-head and per-token scales, both kernels.
+template <class Policy>
+void fp8_nan_codes_case(long d, index_t block_tokens) {
+  const long S = 150, H = 2, Hq = 4;
+  problem pr(1, 1, S, Hq, H, d, 91);
+  const index_t blocks = block_tokens > 0 ? (S + block_tokens - 1) / block_tokens : 1;
+  std::vector<pact::fp8_e4m3> kq(pr.k.size()), vq(pr.v.size());
+  for (std::size_t i = 0; i < kq.size(); ++i) kq[i] = pact::fp8_e4m3(pr.k[i] * 400.0f), vq[i] = pact::fp8_e4m3(pr.v[i] * 400.0f);
+  std::vector<float> scales(static_cast<std::size_t>(H * blocks), 1.0f / 400.0f);
+  kq[static_cast<std::size_t>((7 * H + 1) * d + d - 1)].bits = 0x7F;  // K: token 7, head 1, last column
+  vq[static_cast<std::size_t>((100 * H + 0) * d + 3)].bits = 0xFF;    // V: token 100, head 0, column 3
+  pact::quantized_kv<pact::fp8_e4m3> kc{{kq.data(), {1, S, H, d}}, {scales.data(), {1, H, blocks}}, block_tokens};
+  pact::quantized_kv<pact::fp8_e4m3> vc{{vq.data(), {1, S, H, d}}, {scales.data(), {1, H, blocks}}, block_tokens};
+  std::vector<float> o(pr.q.size(), 0.0f);
+  pact::attention<Policy>(pr.qv(), kc, vc, pact::tensor_view<float, 4>(o.data(), {1, 1, Hq, d}), with_splits(2));
+  for (long h = 0; h < Hq; ++h)
+    for (long c = 0; c < d; ++c) {
+      const bool expect_nan = h >= 2 || c == 3;
+      EXPECT_EQ(std::isnan(o[static_cast<std::size_t>(h * d + c)]), expect_nan) << "d " << d << " head " << h << " col " << c;
+    }
+}
+TEST(AttentionKvCache, Fp8NanCodesReachDecodeOutputs) {
+  for (long d : {128L, 80L})
+    for (index_t bt : {index_t{0}, index_t{16}}) {
+      fp8_nan_codes_case<compact>(d, bt);
+      fp8_nan_codes_case<pact::default_attention_policy_t<>>(d, bt);
+    }
+}
+
 TEST(AttentionKvCache, Int8PerHeadAndPerBlock) {
   quantized_case<std::int8_t>(0);
   quantized_case<std::int8_t>(16);

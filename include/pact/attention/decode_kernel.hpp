@@ -212,6 +212,10 @@ struct decode_runner {
     // folded into q (K) and into the output (V), per-token scales multiply the scores (K)
     // and the probabilities (V) once per key instead of once per value.
     constexpr bool k_scaled = KS::has_scales, v_scaled = VS::has_scales;
+    // Unscaled rows come in units of unscaled_unit (FP8: value / 256); these factors (powers
+    // of two, so every product below is exactly what the unit-1 rows would give) undo it.
+    constexpr float k_unit_inv = [] { if constexpr (k_scaled) return 1.0f / KS::unscaled_unit; else return 1.0f; }();
+    constexpr float v_unit_inv = [] { if constexpr (v_scaled) return 1.0f / VS::unscaled_unit; else return 1.0f; }();
     bool k_token_scales = false, v_token_scales = false;
     if constexpr (k_scaled) k_token_scales = !ks.scale_per_head();
     if constexpr (v_scaled) v_token_scales = !vs.scale_per_head();
@@ -276,7 +280,7 @@ struct decode_runner {
         if (p.rope_q) p.rope_q->rotate(qr, static_cast<index_t>(pos));
         float qmul = p.scale;
         if constexpr (k_scaled)
-          if (!k_token_scales) qmul *= ks.scale(b, kvh, 0);
+          if (!k_token_scales) qmul *= ks.scale(b, kvh, 0) * k_unit_inv;
         for (index_t c = 0; c < p.dim; ++c) qr[c] *= qmul;
         for (index_t c = p.dim; c < dpl; ++c) qr[c] = 0.0f;
         std::fill(obuf + row * dpl, obuf + (row + 1) * dpl, 0.0f);
@@ -310,12 +314,16 @@ struct decode_runner {
         if (k_token_scales)
           for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
             ks.token_scales(b, kvh, j0, n, kscale + kvh * lds);
+            if constexpr (k_unit_inv != 1.0f)
+              for (index_t j = 0; j < n; ++j) kscale[kvh * lds + j] *= k_unit_inv;
             std::fill(kscale + kvh * lds + n, kscale + (kvh + 1) * lds, 1.0f);
           }
       if constexpr (v_scaled)
         if (v_token_scales)
           for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
             vs.token_scales(b, kvh, j0, n, vscale + kvh * lds);
+            if constexpr (v_unit_inv != 1.0f)
+              for (index_t j = 0; j < n; ++j) vscale[kvh * lds + j] *= v_unit_inv;
             std::fill(vscale + kvh * lds + n, vscale + (kvh + 1) * lds, 1.0f);
           }
       for (index_t kvh = 0; kvh < p.hkv; ++kvh) {
@@ -421,7 +429,7 @@ struct decode_runner {
       float* orow = obuf + row * dpl;
       if constexpr (v_scaled)
         if (!v_token_scales) {
-          const float vs_head = vs.scale(b, kvh, 0);
+          const float vs_head = vs.scale(b, kvh, 0) * v_unit_inv;
           for (index_t c = 0; c < p.dim; ++c) orow[c] *= vs_head;
         }
       if (p.splits == 1) {

@@ -80,6 +80,40 @@ PACT_ALWAYS_INLINE float scalar_as_f32(T x) noexcept {
   else return static_cast<float>(x);
 }
 
+/// What an unscaled row (row<A, D, false>(), the decode kernel's, which applies the scales
+/// itself) holds per unit of stored value: FP8 E4M3 rows come as value / 256, so their
+/// conversion is the fp16 route without its multiply and per-vector NaN select (about
+/// half the instructions; the NaN codes are tested once per row on the bytes), and the
+/// kernel multiplies its scales by 256 instead, exactly (a power of two).
+template <class T>
+inline constexpr float unscaled_row_unit = std::is_same_v<T, fp8_e4m3> ? 1.0f / 256.0f : 1.0f;
+
+/// dst[0..n) = E4M3 codes src[0..n) as value / 256 (exact). A row holding a NaN code
+/// (S.1111.111), which the fast load turns into a finite number, is converted again
+/// exactly, so its NaNs reach the scores or the output as in the scaled path.
+template <class A, index_t D = 0>
+PACT_ALWAYS_INLINE void convert_fp8_e4m3_row_div256(const fp8_e4m3* src, index_t n_rt, float* dst) noexcept {
+  constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
+  constexpr index_t LB = static_cast<index_t>(simd::lanes<std::uint8_t, A>);
+  const index_t n = D > 0 ? D : n_rt;
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(src);
+  constexpr float unit = 1.0f / 256.0f;
+  index_t c = 0;
+#pragma GCC unroll 16
+  for (; c + L <= n; c += L) simd::store(dst + c, simd::load_fp8_e4m3_f32_div256<A>(bytes + c));
+  for (; c < n; ++c) dst[c] = scalar_as_f32(src[c]) * unit;
+  // NaN codes are exactly the bytes whose low 7 bits are all set: the largest b & 0x7F.
+  const auto low7 = simd::broadcast<A>(std::uint8_t{0x7F});
+  auto top = simd::zero<std::uint8_t, A>();
+  index_t k = 0;
+#pragma GCC unroll 8
+  for (; k + LB <= n; k += LB) top = simd::max(top, simd::load<A>(bytes + k) & low7);
+  bool nan = simd::any(simd::cmp_eq(top, low7));
+  for (; k < n; ++k) nan = nan || (bytes[k] & 0x7F) == 0x7F;
+  if (nan) [[unlikely]]
+    for (c = 0; c < n; ++c) dst[c] = scalar_as_f32(src[c]) * unit;
+}
+
 /// dst[0..n) = src[0..n) as f32, times scale when Scaled. D > 0 is n known at compile
 /// time (the head dim of the policy), so the loop unrolls into straight-line code: the
 /// decode kernel converts every K/V row it streams, and in a callgrind count of the AVX2
@@ -88,6 +122,10 @@ template <class A, bool Scaled = true, index_t D = 0, class T>
 PACT_ALWAYS_INLINE void convert_row(const T* src, index_t n_rt, float* dst, float scale) noexcept {
   constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
   const index_t n = D > 0 ? D : n_rt;
+  if constexpr (!Scaled && std::is_same_v<T, fp8_e4m3>) {  // value / 256: unscaled_row_unit
+    convert_fp8_e4m3_row_div256<A, D>(src, n, dst);
+    return;
+  }
   const auto s = simd::broadcast<A>(scale);
   index_t c = 0;
 #pragma GCC unroll 16
@@ -225,6 +263,7 @@ struct quantized_kv_source {
   }
 
   static constexpr bool has_scales = true;
+  static constexpr float unscaled_unit = unscaled_row_unit<T>;  ///< of row<A, D, false>()
   /// One scale per (batch, head): the decode kernel folds it into q (K) and the output (V).
   bool scale_per_head() const noexcept { return q.block_tokens == 0; }
   /// The scale of token `pos` of head h.
@@ -242,7 +281,8 @@ struct quantized_kv_source {
   }
 
   /// Row `pos` of head h as f32 (times its scale when Scaled; the decode kernel applies
-  /// the scale to scores and probabilities instead, once per key rather than per value).
+  /// the scale to scores and probabilities instead, once per key rather than per value,
+  /// and reads the unscaled row in units of unscaled_unit).
   template <class A, index_t D = 0, bool Scaled = true>
   PACT_ALWAYS_INLINE void row(index_t b, index_t h, index_t pos, float* dst, index_t ldb) const noexcept {
     const float s = Scaled ? scale(b, h, pos) : 1.0f;

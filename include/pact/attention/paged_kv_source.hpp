@@ -92,6 +92,7 @@ struct paged_quantized_kv_source : paged_pool_rows<T, paged_quantized_kv<T>> {
   index_t dim() const noexcept { return pv.pool.extent(3); }
   static constexpr std::size_t bytes_per_value = sizeof(T);
   static constexpr bool has_scales = true;
+  static constexpr float unscaled_unit = unscaled_row_unit<T>;  ///< of row<A, D, false>()
   static constexpr bool scale_per_head() noexcept { return false; }
   PACT_ALWAYS_INLINE float scale(index_t b, index_t h, index_t pos) const noexcept {
     const auto [blk, slot] = addr.locate(b, pos);
