@@ -154,8 +154,10 @@ struct decode_case {
   index_t kv_len, d = 128, hq = 32, hkv = 8;
   kv_dtype dtype;
   bool int8_query = false;  ///< attention_params::int8_query (int8 caches)
+  bool int8_probs = false;  ///< attention_params::int8_probs (int8 caches)
   std::string name() const {
-    return std::string("decode_kv") + std::to_string(kv_len) + "_" + dtype_name(dtype) + (int8_query ? "_int8_query" : "");
+    return std::string("decode_kv") + std::to_string(kv_len) + "_" + dtype_name(dtype) + (int8_query ? "_int8_query" : "") +
+           (int8_probs ? "_int8_probs" : "");
   }
 };
 
@@ -185,6 +187,7 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   pact::attention_params p;
   p.kv_splits = 2 * threads;
   p.int8_query = c.int8_query;
+  p.int8_probs = c.int8_probs;
   pact::thread_pool pool(threads);
   const std::array<index_t, 4> ext{1, c.kv_len, c.hkv, c.d};
   std::vector<float> scales(static_cast<std::size_t>(c.hkv), 1.0f / 127.0f);
@@ -442,6 +445,12 @@ void register_all() {
             const decode_case iq{kv, 128, 32, 8, it, true};
             reg("attention/pact/" + iq.name() + "/threads:" + std::to_string(threads),
                 [iq, threads](benchmark::State& st) { bench_decode_pact(st, iq, threads); });
+          }
+        if (t == kv_dtype::int8)  // integer P.V (attention_params::int8_probs), alone and all-integer
+          for (bool iq : {false, true}) {
+            const decode_case ip{kv, 128, 32, 8, t, iq, true};
+            reg("attention/pact/" + ip.name() + "/threads:" + std::to_string(threads),
+                [ip, threads](benchmark::State& st) { bench_decode_pact(st, ip, threads); });
           }
         if (kv == 16384 && (t == kv_dtype::f32 || t == kv_dtype::int8))
           reg("attention/pact_any_head_dim/" + c.name() + "/threads:" + std::to_string(threads),

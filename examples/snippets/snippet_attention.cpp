@@ -105,6 +105,11 @@ int main() {
     pact::attention(q_t, batch.keys(), batch.values(), pact::tensor_view<float, 4>(o5v.data(), {1, 1, hq, d}), fast);
     // [/snippet attention_int8_query]
     snippet::require(worst_vs_plain(o5v) < 3e-2, "int8_query decode over a paged int8 cache vs plain loops");
+    // [snippet attention_int8_probs]
+    fast.int8_probs = true;  // and integer P.V: softmax weights as uint8, dot products over the V codes
+    pact::attention(q_t, batch.keys(), batch.values(), pact::tensor_view<float, 4>(o5v.data(), {1, 1, hq, d}), fast);
+    // [/snippet attention_int8_probs]
+    snippet::require(worst_vs_plain(o5v) < 3e-2, "int8_query + int8_probs decode over a paged int8 cache vs plain loops");
   }
   std::puts("attention snippets: ok");
   return 0;

@@ -170,6 +170,92 @@ struct decode_runner {
     }
   }
 
+  /// int8_probs: o_r = alpha_r * o_r + pscale_r * sum_j p8[r][j] * v8_j for R rows (1 or 2),
+  /// with p8 the rows' uint8 weight codes (read 4 keys at a time as one int32 lane pattern)
+  /// and vint the tile's V codes four keys per int32 lane: quad q, column c at byte
+  /// 4 * (q * dim + c) + t (interleave4_bytes16). The integer sums are exact: a lane adds at
+  /// most 255 * 128 * bkv < 2^31 in magnitude, and the float conversion happens once per tile.
+  template <index_t R>
+  PACT_ALWAYS_INLINE void accumulate_i8(const std::int8_t* vint, index_t nq, const std::uint8_t* p8, index_t ldp8,
+                                        float* orows, index_t ldo, const float* alpha, const float* pscale,
+                                        index_t dim_rt) const noexcept {
+    using VI = simd::vec<std::int32_t, A>;
+    constexpr index_t L8 = static_cast<index_t>(simd::lanes<std::int8_t, A>);
+    const index_t dim = D > 0 ? D : dim_rt;  // a compile-time stride: immediate offsets
+    const index_t dv = dim / L;
+    constexpr index_t C = 8;  // vectors per pass: R * 8 int32 accumulators
+    for (index_t c0 = 0; c0 < dv; c0 += C) {
+      const index_t nc = std::min(C, dv - c0);
+      VI acc[R][C];
+#pragma GCC unroll 2
+      for (index_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (index_t c = 0; c < C; ++c) acc[r][c] = simd::zero<std::int32_t, A>();
+      for (index_t q4 = 0; q4 < nq; ++q4) {
+        const std::int8_t* vq = vint + q4 * 4 * dim + c0 * L8;
+        simd::vec<std::uint8_t, A> w[R];
+#pragma GCC unroll 2
+        for (index_t r = 0; r < R; ++r) {
+          std::uint32_t quad;
+          std::memcpy(&quad, p8 + r * ldp8 + 4 * q4, sizeof quad);
+          w[r] = simd::bitcast<std::uint8_t>(simd::broadcast<A>(quad));
+        }
+        if (nc == C) {
+#pragma GCC unroll 8
+          for (index_t c = 0; c < C; ++c) {
+            const auto x = simd::load<A>(vq + c * L8);
+#pragma GCC unroll 2
+            for (index_t r = 0; r < R; ++r) acc[r][c] = simd::dot_u8s8(acc[r][c], w[r], x);
+          }
+        } else {
+          for (index_t c = 0; c < nc; ++c) {
+            const auto x = simd::load<A>(vq + c * L8);
+            for (index_t r = 0; r < R; ++r) acc[r][c] = simd::dot_u8s8(acc[r][c], w[r], x);
+          }
+        }
+      }
+#pragma GCC unroll 2
+      for (index_t r = 0; r < R; ++r) {
+        const V a = simd::broadcast<A>(alpha[r]);
+        const V ps = simd::broadcast<A>(pscale[r]);
+        for (index_t c = 0; c < nc; ++c) {
+          float* oc = orows + r * ldo + (c0 + c) * L;
+          simd::store(oc, simd::fma(simd::to_float(acc[r][c]), ps, simd::load<A>(oc) * a));
+        }
+      }
+    }
+  }
+
+  /// int8_probs: each row's tile weights s[r][0..n) (>= 0; zero in the padding up to
+  /// round_up(n, L)) as uint8 codes p8[r][j] = round(w_j * 255 / max_j w_j), with
+  /// pscale[r] = max_j w_j / 255; codes n..round_up(n, 4) are 0. A row holding NaN gets
+  /// pscale NaN, so its output row turns NaN as on the f32 path.
+  PACT_ALWAYS_INLINE void quantize_weights(const float* s, index_t lds, index_t n, index_t rows, std::uint8_t* p8,
+                                           index_t ldp8, float* pscale) const noexcept {
+    const index_t nl = round_up(n, L);
+    for (index_t r = 0; r < rows; ++r) {
+      const float* sr = s + r * lds;
+      std::uint8_t* pr = p8 + r * ldp8;
+      V mx = simd::zero<float, A>(), sum = simd::zero<float, A>();  // the sum carries NaN
+      for (index_t j = 0; j < nl; j += L) {
+        const V x = simd::load<A>(sr + j);
+        mx = simd::max(mx, x);
+        sum = sum + x;
+      }
+      const float wmax = simd::reduce_max(mx);
+      if (std::isnan(simd::reduce_add(sum))) {
+        pscale[r] = std::numeric_limits<float>::quiet_NaN();
+        std::memset(pr, 0, static_cast<std::size_t>(round_up(n, index_t{4})));
+        continue;
+      }
+      const V inv = simd::broadcast<A>(wmax > 0.0f ? 255.0f / wmax : 0.0f);
+      pscale[r] = wmax / 255.0f;
+      for (index_t j = 0; j < nl; j += L)
+        simd::store_i32_to_u8(pr + j, simd::to_int32(simd::round_nearest(simd::load<A>(sr + j) * inv)));
+      for (index_t j = nl; j < round_up(n, index_t{4}); ++j) pr[j] = 0;  // L < 4 (scalar builds)
+    }
+  }
+
   /// int8_query: q8[row][c] = round(q[row][c] * 127 / max|q[row]|) + 128 and qscale[row] =
   /// max|q[row]| / 127 (an all-zero row gets codes 128 and scale 0). Returns false, and the
   /// kernel keeps the f32 path, when a row holds NaN or Inf (their propagation rules then
@@ -229,10 +315,17 @@ struct decode_runner {
     bool use_i8 = false;
     if constexpr (int8_codes)
       use_i8 = p.int8_query && ks.codes_contiguous() && p.dim % L8 == 0 && p.dim <= 1024 && (D == 0 || D == p.dim);
+    constexpr bool int8_v_codes = requires(const VS& v) { v.code_row(index_t{}, index_t{}, index_t{}); };
+    bool use_pv8 = false;
+    if constexpr (int8_v_codes)
+      use_pv8 = p.int8_probs && vs.codes_contiguous() && p.dim % 16 == 0 && p.dim % L == 0 && (D == 0 || D == p.dim);
+    // int8_probs: the tile's V codes interleaved (bkv * dim bytes, bkv a multiple of 8), the
+    // rows' weight codes [R][lds] and their scales [R].
+    const index_t pv8_floats = use_pv8 ? 16 + ceil_div(bkv * p.dim, index_t{4}) + ceil_div(R * lds, index_t{4}) + R : 0;
     const index_t i8_floats =
         use_i8 ? 16 + round_up(rows_all, L) + bkv * L + ceil_div(bkv * p.dim, index_t{4}) + ceil_div(rows_all * p.dim, index_t{4})
                : 0;
-    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * bkv * dpl + R + 2 * p.hkv * lds + L + i8_floats;
+    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * bkv * dpl + R + 2 * p.hkv * lds + L + i8_floats + pv8_floats;
     auto& scratch = thread_scratch();
     scratch.reserve_discard(static_cast<std::size_t>(need));
     float* qbuf = scratch.data();
@@ -255,6 +348,10 @@ struct decode_runner {
     std::int32_t* kcorr = reinterpret_cast<std::int32_t*>(qscale + round_up(rows_all, L));
     std::int8_t* kcodes = reinterpret_cast<std::int8_t*>(kcorr + bkv * L);
     std::uint8_t* q8 = reinterpret_cast<std::uint8_t*>(kcodes + bkv * p.dim);
+    float* pv8_base = i8_base + i8_floats;
+    std::int8_t* vint = reinterpret_cast<std::int8_t*>(round_up(reinterpret_cast<std::uintptr_t>(pv8_base), std::uintptr_t{64}));
+    std::uint8_t* p8 = reinterpret_cast<std::uint8_t*>(vint + bkv * p.dim);
+    float* pscale = reinterpret_cast<float*>(p8 + R * lds);  // R * lds is a multiple of 4
 
     const float inf = std::numeric_limits<float>::infinity();
     const float kv_offset = static_cast<float>(p.skv - p.sq);
@@ -342,7 +439,19 @@ struct decode_runner {
             }
           }
           if (!copied) ks.template row<A, D, false>(b, kvh, j0 + j, kbuf + j * dpl, dpl);
-          vs.template row<A, D, false>(b, kvh, j0 + j, vbuf + j * dpl, dpl);
+          if (!use_pv8) vs.template row<A, D, false>(b, kvh, j0 + j, vbuf + j * dpl, dpl);
+        }
+        if constexpr (int8_v_codes) {
+          // Quads of keys past n repeat key j0 (any valid row): their weight codes are 0.
+          if (use_pv8)
+            for (index_t q4 = 0; q4 * 4 < n; ++q4) {
+              const std::int8_t* quad[4];
+              for (index_t t = 0; t < 4; ++t) quad[t] = vs.code_row(b, kvh, j0 + (4 * q4 + t < n ? 4 * q4 + t : 0));
+              for (index_t c = 0; c < p.dim; c += 16) {
+                const std::int8_t* cols[4] = {quad[0] + c, quad[1] + c, quad[2] + c, quad[3] + c};
+                simd::interleave4_bytes16<A>(cols, vint + q4 * 4 * p.dim + 4 * c);
+              }
+            }
         }
         const f32_rows kt{kbuf, dpl};
         const f32_rows vt{vbuf, dpl};
@@ -415,6 +524,15 @@ struct decode_runner {
           alpha[r] = a;
           l[row] = l[row] * a + simd::reduce_add(sum);
           m[row] = m_new;
+        }
+        if (use_pv8) {
+          quantize_weights(s, lds, n, R, p8, lds, pscale);
+          const index_t nq = ceil_div(n, index_t{4});
+          index_t r = 0;
+          for (; r + 2 <= R; r += 2)
+            accumulate_i8<2>(vint, nq, p8 + r * lds, lds, obuf + (row0 + r) * dpl, dpl, alpha + r, pscale + r, p.dim);
+          if (r < R) accumulate_i8<1>(vint, nq, p8 + r * lds, lds, obuf + (row0 + r) * dpl, dpl, alpha + r, pscale + r, p.dim);
+          continue;
         }
         index_t r = 0;
         for (; r + 2 <= R; r += 2)

@@ -145,6 +145,7 @@ void attention(tensor_view<QT, 4> q, const KIn& k, const VIn& v, tensor_view<OT,
   p.has_mask = has_mask;
   p.splits = opt.kv_splits;
   p.int8_query = opt.int8_query;
+  p.int8_probs = opt.int8_probs;
   p.split_len = ceil_div(Skv, p.splits);
   // Fused RoPE: one table of cos/sin for every position a q or k row can have.
   std::vector<float> rope_cs;

@@ -45,6 +45,7 @@ struct problem {
   index_t splits, split_len;
   const rope_angles* rope_q;  ///< rotate q rows (nullptr = no RoPE)
   bool int8_query;            ///< decode: integer q.k over int8 K codes (attention_params)
+  bool int8_probs;            ///< decode: integer P.V over int8 V codes (attention_params)
   // row blocking
   index_t rows_q;        ///< queries per block (<= sq)
   index_t heads_per_block;

@@ -57,6 +57,17 @@ struct attention_params {
   /// multiple of 64 and at most 1024; prefill, other caches and query rows holding NaN/Inf
   /// use the f32 path.
   bool int8_query = false;
+  /// Decode over an int8 V cache (the same caches as int8_query): per query row and K/V
+  /// tile, the softmax weights w_j (probabilities, times the per-token V scales) are
+  /// quantized to uint8 (max_j w_j -> 255, round to nearest even) and P.V is computed with
+  /// exact integer dot products over the V codes, four keys per int32 lane (VNNI vpdpbusd
+  /// on x86), instead of widening every value row to f32. The softmax sum uses the
+  /// unrounded weights; the error of a tile's contribution to the output numerator is at
+  /// most 0.5 * max_j w_j / 255 * sum_j |v_j| per column. A row whose weights hold NaN gives
+  /// NaN, as on the f32 path. Applies to head dims that are a multiple of 16 (and of the
+  /// float vector width); prefill and other caches use the f32 path. Independent of
+  /// int8_query (both together make decode all-integer).
+  bool int8_probs = false;
 };
 
 PACT_NAMESPACE_END
