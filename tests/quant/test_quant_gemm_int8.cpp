@@ -230,6 +230,76 @@ TYPED_TEST(Int8Gemm, DeterministicAcrossThreads) {
   }
 }
 
+// The AMX tile kernel (policies with amx_tiles; the default on AVX512-VNNI when the target
+// has AMX-INT8). M >= 16 goes to the tiles, so the sweeps start there; a policy with 64-k
+// blocks and 48-row A blocks (64 once rounded to tile pairs) crosses every k-block, row-block and 32-row pair boundary.
+#if defined(PACT_HAS_AMX_INT8)
+using amx_small_policy =
+    pact::int8_gemm_config<pact::simd::avx512_vnni, 12, 32, 64, 48, 64, pact::gemm_loop_order::a_sliver_in_l1, true>;
+using vector_policy =
+    pact::int8_gemm_config<pact::simd::avx512_vnni, 12, 32, 1024, 576, 256, pact::gemm_loop_order::a_sliver_in_l1, false>;
+static_assert(pact::quant_detail::int8_amx_tiles_of<default_policy<pact::simd::avx512_vnni>>);
+
+bool amx_usable() { return pact::simd::amx::tiles_ready(); }
+
+TEST(Int8GemmAmx, EveryTailExact) {
+  if (!amx_usable()) GTEST_SKIP() << "the OS did not grant the AMX tile state";
+  std::mt19937 rng(21);
+  auto run = [&]<class P>() {
+    for (int M = 16; M <= 70; ++M) check_exact<P, std::uint8_t>(M, 35, 13, 0, false, false, rng);
+    for (int N = 1; N <= 70; ++N) check_exact<P, std::int8_t>(33, N, 9, 0, false, false, rng);
+    for (int K : {0, 1, 3, 4, 5, 63, 64, 65, 127, 128, 129, 200})
+      check_exact<P, std::uint8_t>(40, 33, K, 7, false, false, rng);
+  };
+  run.template operator()<amx_small_policy>();
+  run.template operator()<default_policy<pact::simd::avx512_vnni>>();
+}
+
+TEST(Int8GemmAmx, LayoutsZeroPointsAndDeepK) {
+  if (!amx_usable()) GTEST_SKIP() << "the OS did not grant the AMX tile state";
+  using D = default_policy<pact::simd::avx512_vnni>;
+  std::mt19937 rng(22);
+  for (int zp : {0, 1, 128, 255}) check_exact<amx_small_policy, std::uint8_t>(65, 66, 137, zp, true, false, rng);
+  for (int zp : {-128, -3, 0, 127}) check_exact<amx_small_policy, std::int8_t>(47, 39, 142, zp, false, true, rng);
+  check_exact<D, std::uint8_t>(100, 70, 1030, 200, false, false, rng);  // K > default KC
+  check_exact<D, std::int8_t>(600, 45, 2100, 5, true, true, rng);       // M > MC, 3 k-blocks
+}
+
+TEST(Int8GemmAmx, SameBitsAsVectorKernelOnEveryThreadCount) {
+  if (!amx_usable()) GTEST_SKIP() << "the OS did not grant the AMX tile state";
+  using D = default_policy<pact::simd::avx512_vnni>;
+  std::mt19937 rng(23);
+  const int M = 97, N = 101, K = 1500;
+  const auto a = random_bytes<std::int8_t>(static_cast<std::size_t>(M) * K, rng);
+  const auto b = random_bytes<std::int8_t>(static_cast<std::size_t>(K) * N, rng);
+  std::vector<float> rs(static_cast<std::size_t>(M)), cs(static_cast<std::size_t>(N)), bias(static_cast<std::size_t>(N));
+  for (int i = 0; i < M; ++i) rs[static_cast<std::size_t>(i)] = 0.01f + 0.001f * static_cast<float>(i);
+  for (int j = 0; j < N; ++j) {
+    cs[static_cast<std::size_t>(j)] = 0.002f * static_cast<float>(j + 1);
+    bias[static_cast<std::size_t>(j)] = static_cast<float>(j % 7) - 3.0f;
+  }
+  pact::int8_requantize rq;
+  rq.a_zero_point = -9;
+  rq.a_row_scales = rs.data();
+  rq.b_col_scales = cs.data();
+  rq.bias = bias.data();
+  rq.out_scale = 0.5f;
+  rq.out_zero_point = 3;
+  const auto av = pact::make_row_major<const std::int8_t>(a.data(), M, K);
+  const auto bv = pact::make_row_major<const std::int8_t>(b.data(), K, N);
+  std::vector<std::int8_t> want(static_cast<std::size_t>(M) * N, 0);
+  pact::int8_gemm<vector_policy>(av, bv, pact::make_row_major(want.data(), M, N), rq);
+  for (int t : {1, 2, 3, 7}) {
+    pact::thread_pool pool(t);
+    std::vector<std::int8_t> got(want.size(), 0x5A);
+    pact::int8_gemm<D>(av, bv, pact::make_row_major(got.data(), M, N), rq, pool);
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size())) << t << " threads";
+  }
+}
+#else
+TEST(Int8GemmAmx, EveryTailExact) { GTEST_SKIP() << "AMX-INT8 is not enabled by this build's target flags"; }
+#endif
+
 TEST(Int8GemmErrors, InvalidArguments) {
   std::vector<std::uint8_t> a(64, 1);
   std::vector<std::int8_t> b(64, 1);

@@ -23,6 +23,7 @@
 #include "pact/core/aligned_buffer.hpp"
 #include "pact/core/error.hpp"
 #include "pact/core/threading.hpp"
+#include "pact/quant/kernels/int8_gemm_amx.hpp"
 #include "pact/quant/kernels/int8_gemm_driver.hpp"
 
 PACT_NAMESPACE_BEGIN
@@ -103,8 +104,15 @@ void int8_gemm_packed(const matrix_view<TA, LA>& A, const int8_packed_b<P>& B, c
     comp[static_cast<std::size_t>(j)] = static_cast<std::int32_t>(factor * static_cast<std::uint32_t>(B.col_sums()[j]));
   st.comp = comp.data();
   const std::uint32_t flip = shift ? 0x80808080u : 0u;
-  int8_gemm_blocked<P>(M, N, K, byte_ref<SA>{A.data(), A.row_stride(), A.col_stride()}, flip, B,
-                       out_ref<TC>{C.data(), C.row_stride(), C.col_stride()}, st, exec);
+  const byte_ref<SA> a{A.data(), A.row_stride(), A.col_stride()};
+  const out_ref<TC> c{C.data(), C.row_stride(), C.col_stride()};
+#if defined(PACT_HAS_AMX_INT8)
+  // AMX tiles compute 16 rows at a time: below that the vector kernel wastes less.
+  if constexpr (int8_amx_tiles_of<typename int8_packed_b<P>::policy>) {
+    if (M >= int8_amx_min_rows && simd::amx::tiles_ready()) return int8_gemm_amx<P>(M, N, K, a, flip, B, c, st, exec);
+  }
+#endif
+  int8_gemm_blocked<P>(M, N, K, a, flip, B, c, st, exec);
 }
 
 }  // namespace quant_detail

@@ -166,7 +166,7 @@ class int8_packed_b {
   }
   index_t sliver_stride(index_t pc) const noexcept {
     const index_t kc = std::min<index_t>(policy::kc, rows_ - pc);
-    return policy::nr * quant_detail::round_up(kc, 4) + sliver_gap;
+    return policy::nr * quant_detail::round_up(kc, k_pad) + sliver_gap;
   }
   index_t block_offset(index_t pc) const noexcept {
     return (pc / policy::kc) * (padded_cols_ / policy::nr) * (policy::nr * policy::kc + sliver_gap);
@@ -182,7 +182,7 @@ class int8_packed_b {
     rows_ = K;
     cols_ = N;
     padded_cols_ = quant_detail::round_up(std::max<index_t>(N, 1), NR);
-    const index_t k4 = quant_detail::round_up(std::max<index_t>(K, 1), 4);
+    const index_t k4 = quant_detail::round_up(std::max<index_t>(K, 1), k_pad);
     const std::size_t bytes = detail::checked_mul(static_cast<std::size_t>(k4), static_cast<std::size_t>(padded_cols_), "int8 pack_b: B") +
                               static_cast<std::size_t>(quant_detail::ceil_div(std::max<index_t>(K, 1), policy::kc) * (padded_cols_ / policy::nr) * sliver_gap);
     data_.reserve_discard(bytes);
@@ -196,6 +196,11 @@ class int8_packed_b {
       for (index_t pc = 0; pc < K; pc += policy::kc) {
         const index_t kc = std::min<index_t>(policy::kc, K - pc);
         quant_detail::pack_b_int8_slivers<A, NR>(b, K, N, pc, kc, s0, s1, sliver_stride(pc), data_.data() + block_offset(pc));
+        // Zero k-groups up to the k-block's padded depth (AMX tiles read whole 64-k rows).
+        const index_t pad_bytes = NR * (quant_detail::round_up(kc, k_pad) - quant_detail::round_up(kc, 4));
+        for (index_t s = s0; s < s1 && pad_bytes > 0; ++s)
+          std::memset(data_.data() + block_offset(pc) + s * sliver_stride(pc) + NR * quant_detail::round_up(kc, 4), 0,
+                      static_cast<std::size_t>(pad_bytes));
       }
       column_sums(s0, s1);
     };
@@ -228,6 +233,7 @@ class int8_packed_b {
   }
 
   static constexpr index_t sliver_gap = 256;
+  static constexpr index_t k_pad = quant_detail::int8_k_pad_of<policy>;
   index_t rows_ = 0, cols_ = 0, padded_cols_ = 0;
   aligned_buffer<std::int8_t> data_;
   aligned_buffer<std::int32_t> sums_;

@@ -9,12 +9,17 @@
 //   NC       columns per outer block, multiple of NR.
 // Why >= 10 accumulators: vpdpbusd has latency 5 and two ports on Cascade Lake, so 10
 // independent chains are the minimum to keep both ports busy.
+//   amx_tiles (optional, default false) run the macro-kernel on Intel AMX tiles when the
+//            target has AMX-INT8 and the OS grants the tile state (quant/kernels/
+//            int8_gemm_amx.hpp); needs nr == 32 (two 16-column B tiles) and kc a multiple
+//            of 64 (one tile row of A). The packed B pads every k-block to 64 k-values.
 #include <concepts>
 #include <cstdint>
 #include <type_traits>
 
 #include "pact/core/matrix_view.hpp"
 #include "pact/gemm/policy.hpp"  // gemm_loop_order, loop_order_of (optional member)
+#include "pact/simd/ops_amx.hpp"
 #include "pact/simd/simd.hpp"
 
 PACT_NAMESPACE_BEGIN
@@ -32,10 +37,11 @@ concept int8_gemm_policy = requires {
 
 /// An int8 GEMM policy as a struct of constants.
 template <simd::simd_arch Arch, int MR, int NR, index_t KC, index_t MC, index_t NC,
-          gemm_loop_order Order = gemm_loop_order::b_sliver_in_l1>
+          gemm_loop_order Order = gemm_loop_order::b_sliver_in_l1, bool AmxTiles = false>
 struct int8_gemm_config {
   using arch = Arch;
   static constexpr gemm_loop_order loop_order = Order;
+  static constexpr bool amx_tiles = AmxTiles;
   static constexpr int mr = MR;
   static constexpr int nr = NR;
   static constexpr index_t kc = KC;
@@ -44,6 +50,16 @@ struct int8_gemm_config {
 };
 
 namespace quant_detail {
+/// True when the policy asks for AMX tiles and this translation unit can emit them.
+template <class P>
+constexpr bool int8_amx_tiles_of = [] {
+  if constexpr (requires { P::amx_tiles; }) return static_cast<bool>(P::amx_tiles) && simd::amx::compiled;
+  else return false;
+}();
+/// k-values each packed k-block of B is padded to: one AMX tile row (64), else one word.
+template <class P>
+constexpr index_t int8_k_pad_of = int8_amx_tiles_of<P> ? 64 : 4;
+
 template <class A>
 constexpr int int8_vector_registers() {
   if constexpr (std::is_same_v<A, simd::scalar>) return 32;
@@ -69,6 +85,8 @@ consteval bool check_int8_gemm_policy() {
     static_assert(P::kc >= 4 && P::kc % 4 == 0, "int8 GEMM policy: kc must be a positive multiple of 4 (k-groups of 4 bytes)");
     static_assert(P::mc >= P::mr && P::mc % P::mr == 0, "int8 GEMM policy: mc must be a positive multiple of mr");
     static_assert(P::nc >= P::nr && P::nc % P::nr == 0, "int8 GEMM policy: nc must be a positive multiple of nr");
+    static_assert(!int8_amx_tiles_of<P> || (P::nr == 32 && P::kc % 64 == 0 && lanes == 16),
+                  "int8 GEMM policy: amx_tiles needs an AVX-512 arch, nr == 32 and kc a multiple of 64");
   }
   return true;
 }
@@ -83,9 +101,12 @@ struct default_int8_gemm_policy : int8_gemm_config<A, 4, 2 * static_cast<int>(si
 // KC 1024: the 12 KiB A sliver stays in L1 (a_sliver_in_l1) while 32 KiB B slivers stream
 // from the L2-resident 256 KiB B block (NC 256); long KC means few passes through the
 // int32 workspace between k-blocks (KC 256 lost 30% to it). Sweep in docs/quant.md.
+// With AMX-INT8 compiled in, the same packed layout also feeds the tile kernel (used when
+// the OS grants the tiles, see int8_gemm_amx.hpp).
 template <>
 struct default_int8_gemm_policy<simd::avx512_vnni>
-    : int8_gemm_config<simd::avx512_vnni, 12, 32, 1024, 576, 256, gemm_loop_order::a_sliver_in_l1> {};
+    : int8_gemm_config<simd::avx512_vnni, 12, 32, 1024, 576, 256, gemm_loop_order::a_sliver_in_l1,
+                       simd::amx::compiled> {};
 template <>
 struct default_int8_gemm_policy<simd::avx512>
     : int8_gemm_config<simd::avx512, 12, 32, 1024, 576, 256, gemm_loop_order::a_sliver_in_l1> {};
