@@ -6,7 +6,7 @@
 //   per task (rows [r0, r1) x slivers [s0, s1)), tile configuration loaded once
 //     for pc (KC deep)                 one rank-KC update
 //       for ic (MC rows)               pack A in tile order (MC x KC bytes in L2)
-//         for jb (NC columns)          the KC x NC B block is reused from L2
+//         for jb (amx_nc columns)      the KC x amx_nc B block is reused from L2
 //           for ir (32 rows)           the 32 x KC A pair stays in L1
 //             for s (32 columns)       C = 2 x 2 tiles of 16 x 16 int32 (tmm0..3)
 //               for 64 k-values        A tiles tmm4, tmm5; B tiles tmm6, tmm7; 4 tdpbusd
@@ -176,7 +176,7 @@ void int8_gemm_amx(index_t M, index_t N, index_t K, byte_ref<TA> a, std::uint32_
         // Consecutive blocks walk along the 32 rows (A pair stationary in L1, B slivers
         // streaming from the L2-resident NC block): stepping down C's rows instead put every
         // block's lines in the same cache sets when C's row stride is a power of two.
-        constexpr index_t nc_slivers = P::nc / P::nr;
+        constexpr index_t nc_slivers = int8_amx_nc_of<P> / P::nr;
         for (index_t jb = s_begin; jb < s_end; jb += nc_slivers) {
           const index_t je = std::min(s_end, jb + nc_slivers);
           for (index_t ir = 0; ir < mc; ir += TM) {
