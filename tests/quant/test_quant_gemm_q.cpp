@@ -196,6 +196,47 @@ TEST(QuantGemmBlocks, DeterministicAcrossThreads) {
   }
 }
 
+// A row's outputs do not depend on the other rows in the call (row tiles of 1..MR rows, the
+// 1-row kernel, row chunks, threads): a many-row call and single-row calls give the same
+// bits, on row counts across tile and chunk boundaries, k-steps, L2 blocks, every format family.
+template <class Block, class XBlock = block_q8_0>
+void expect_rows_match_single_row_calls(int M, int N, int K, std::mt19937& rng, int threads = 1) {
+  const int nb = K / 32;
+  const auto W = random_blocks<Block>(static_cast<std::size_t>(N) * (K / static_cast<int>(Block::elems)), rng);
+  const auto X = random_blocks<XBlock>(static_cast<std::size_t>(M) * nb, rng);
+  const pact::quant::packed_q_weights<Block> packed(std::span<const Block>(W), N, K);
+  pact::thread_pool pool(threads);
+  std::vector<float> y(static_cast<std::size_t>(M) * N, std::numeric_limits<float>::quiet_NaN());
+  pact::quant::gemm(std::span<const XBlock>(X), M, packed, pact::make_row_major(y.data(), M, N), pool);
+  std::vector<float> row(static_cast<std::size_t>(N));
+  for (int i = 0; i < M; ++i) {
+    pact::quant::gemm(std::span<const XBlock>(X).subspan(static_cast<std::size_t>(i) * nb, static_cast<std::size_t>(nb)), 1,
+                      packed, pact::make_row_major(row.data(), 1, N));
+    ASSERT_EQ(0, std::memcmp(row.data(), y.data() + static_cast<std::size_t>(i) * N, row.size() * sizeof(float)))
+        << "M=" << M << " N=" << N << " K=" << K << " row " << i;
+  }
+}
+
+TEST(QuantGemmBlocks, TileRowsMatchSingleRowCallsBitwise) {
+  std::mt19937 rng(41);
+  for (int M : {16, 17, 31, 32, 33, 47, 48, 70})
+    for (int N : {1, 31, 33, 70}) expect_rows_match_single_row_calls<block_q4_0>(M, N, 544, rng);
+  const int wide_n = static_cast<int>(G::NCS * G::NR + G::NR / 2 + 3);
+  expect_rows_match_single_row_calls<block_q8_0>(static_cast<int>(G::MC) + 40, 45, 1056, rng);
+  expect_rows_match_single_row_calls<block_q8_0>(40, wide_n, 1056, rng, 2);
+  expect_rows_match_single_row_calls<block_q4_K>(37, 70, 768, rng);
+  expect_rows_match_single_row_calls<mx_block_fp4, mx_block_int8>(33, 65, 544, rng, 3);
+  expect_rows_match_single_row_calls<block_mxfp4>(20, 40, 64, rng);
+  expect_rows_match_single_row_calls<mx_block_int8, mx_block_int8>(18, 33, 32, rng);
+}
+
+TEST(QuantGemmBlocks, TileSizedShapesAgainstFloat64) {
+  std::mt19937 rng(43);
+  for (int M = 14; M <= 70; ++M) check<block_q4_0>(M, 35, 64, rng);
+  check<block_q8_0>(65, 2 * G::NR + 5, 1056, rng, 2);
+  check<block_q4_K>(33, G::NR + 3, 512, rng);
+}
+
 TEST(QuantGemmBlocks, InvalidArguments) {
   std::vector<block_q8_0> W(8), X(4);
   std::vector<float> y(16);
