@@ -228,11 +228,17 @@ PACT_ALWAYS_INLINE void gemv_rows(const Block* const* rows, const q8_activation&
 /// Rows [n0, n1) of y = W x (W: N rows of nb blocks).
 template <class A, class Block>
 void gemv_row_range(const Block* W, index_t nb, const q8_activation& x, float* y, index_t n0, index_t n1) noexcept {
-  // One row at a time: one sequential weight stream (quant/kernels/gemv_stream.hpp).
-  for (index_t n = n0; n < n1; ++n) {
-    const Block* rows[1] = {W + n * nb};
-    gemv_rows<A, Block, 1>(rows, x, y + n);
-  }
+  // gemv_streams long sequential weight streams (quant/kernels/gemv_stream.hpp).
+  for_each_row_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
+    constexpr int R = decltype(count)::value;
+    const Block* rows[R];
+    float yr[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) rows[r] = W + n[r] * nb;
+    gemv_rows<A, Block, R>(rows, x, yr);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) y[n[r]] = yr[r];
+  });
 }
 
 }  // namespace quant_detail

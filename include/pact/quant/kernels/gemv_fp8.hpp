@@ -10,7 +10,7 @@
 // is folded into the group's scale. That load does not decode the E4M3 NaN codes 0x7F /
 // 0xFF; instead the row's bytes are tested for them once per S bytes ((b & 0x7F) + 1 has
 // bit 7 set only for those codes), and a row that holds one gives NaN, as the exact
-// product would. Rows run one at a time (one sequential weight stream, gemv_stream.hpp).
+// product would. Rows run gemv_streams at a time, from spread parts of the range (gemv_stream.hpp).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -113,12 +113,21 @@ void gemv_fp8_row_range(const quant::fp8_weights_128x128<Fp8>& W, const float* x
   const index_t bc = static_cast<index_t>(W.block_cols());
   auto row = [&](index_t n) { return codes + n * K; };
   auto srow = [&](index_t n) { return W.scales.data() + (n / 128) * bc; };
-  // One row at a time: one sequential weight stream (quant/kernels/gemv_stream.hpp).
-  for (index_t n = n0; n < n1; ++n) {
-    const std::uint8_t* w[1] = {row(n)};
-    const float* s[1] = {srow(n)};
-    gemv_fp8_rows<A, Fp8, 1>(w, s, x, K, y + n);
-  }
+  // gemv_streams long sequential weight streams (quant/kernels/gemv_stream.hpp).
+  for_each_row_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
+    constexpr int R = decltype(count)::value;
+    const std::uint8_t* w[R];
+    const float* s[R];
+    float yr[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      w[r] = row(n[r]);
+      s[r] = srow(n[r]);
+    }
+    gemv_fp8_rows<A, Fp8, R>(w, s, x, K, yr);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) y[n[r]] = yr[r];
+  });
 }
 
 }  // namespace quant_detail

@@ -145,12 +145,18 @@ PACT_ALWAYS_INLINE void gemv_q4k_rows(const quant::block_q4_K* const* rows, cons
 /// Rows [n0, n1) of y = W x (W: N rows of nsb super-blocks).
 template <class A>
 void gemv_q4k_row_range(const quant::block_q4_K* W, const q4k_activation& x, float* y, index_t n0, index_t n1) noexcept {
-  // One row at a time: one sequential weight stream (quant/kernels/gemv_stream.hpp).
+  // gemv_streams long sequential weight streams (quant/kernels/gemv_stream.hpp).
   const index_t nsb = x.nsb;
-  for (index_t n = n0; n < n1; ++n) {
-    const quant::block_q4_K* rows[1] = {W + n * nsb};
-    gemv_q4k_rows<A, 1>(rows, x, y + n);
-  }
+  for_each_row_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
+    constexpr int R = decltype(count)::value;
+    const quant::block_q4_K* rows[R];
+    float yr[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) rows[r] = W + n[r] * nsb;
+    gemv_q4k_rows<A, R>(rows, x, yr);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) y[n[r]] = yr[r];
+  });
 }
 
 }  // namespace quant_detail
