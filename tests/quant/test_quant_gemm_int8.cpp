@@ -175,6 +175,44 @@ TYPED_TEST(Int8Gemm, RequantizeEpilogue) {
   }
 }
 
+// M = 1 runs the row-streams GEMV (quant/kernels/int8_gemv.hpp): N cut into gemv_streams
+// parts of slivers, all k-blocks deep in registers. Every sliver count up to two full
+// rounds of streams plus a remainder, column tails, k-blocks crossed (small KC), both
+// activation types and layouts, the epilogues and several thread counts.
+TYPED_TEST(Int8Gemm, SingleRowStreams) {
+  using A = TypeParam;
+  std::mt19937 rng(16);
+  constexpr int S = pact::quant_detail::gemv_streams;
+  auto run = [&]<class P>(int K) {
+    for (int N = 1; N <= (2 * S + 1) * P::nr + 1; N += (N < 3 * P::nr ? 1 : P::nr / 2 + 1))
+      check_exact<P, std::uint8_t>(1, N, K, 3, false, false, rng);
+    check_exact<P, std::int8_t>(1, 5 * P::nr + 3, K + 1, -7, true, true, rng);
+  };
+  run.template operator()<small_policy<A>>(29);
+  run.template operator()<default_policy<A>>(13);
+  check_exact<default_policy<A>, std::uint8_t>(1, 9 * default_policy<A>::nr - 1, 2 * default_policy<A>::kc + 37, 128,
+                                                false, false, rng);
+  for (int v = 0; v < 8; ++v) {
+    const bool pr = v & 1, pcol = v & 2, bias = v & 4;
+    check_requantize<small_policy<A>, std::uint8_t, float>(1, 7 * small_policy<A>::nr + 5, 45, pr, pcol, bias, rng);
+    check_requantize<small_policy<A>, std::int8_t, std::int8_t>(1, 3 * small_policy<A>::nr + 1, 30, pr, pcol, bias, rng);
+  }
+  // Thread counts: every task gets its own sliver range; the bits do not depend on them.
+  using P = default_policy<A>;
+  const int N = 37 * P::nr + 5, K = P::kc + 300;
+  const auto a = random_bytes<std::uint8_t>(static_cast<std::size_t>(K), rng);
+  const auto b = random_bytes<std::int8_t>(static_cast<std::size_t>(K) * N, rng);
+  const pact::int8_packed_b<P> packed(pact::make_row_major<const std::int8_t>(b.data(), K, N));
+  const auto ref = ref_gemm(1, N, K, a.data(), K, 1, b.data(), N, 1, 0);
+  for (int t : {1, 2, 3, 7}) {
+    pact::thread_pool pool(t);
+    std::vector<std::int32_t> c(static_cast<std::size_t>(N), poison32);
+    pact::int8_gemm(pact::make_row_major<const std::uint8_t>(a.data(), 1, K), packed, pact::make_row_major(c.data(), 1, N),
+                    pact::int8_requantize{}, pool);
+    for (int j = 0; j < N; ++j) ASSERT_EQ(c[static_cast<std::size_t>(j)], ref[static_cast<std::size_t>(j)]) << t << " threads, column " << j;
+  }
+}
+
 TYPED_TEST(Int8Gemm, SaturationAndNaN) {
   using P = default_policy<TypeParam>;
   const int M = 2, N = 20, K = 8;

@@ -24,6 +24,7 @@
 #include "pact/core/error.hpp"
 #include "pact/core/threading.hpp"
 #include "pact/quant/kernels/int8_gemm_amx.hpp"
+#include "pact/quant/kernels/int8_gemv.hpp"
 #include "pact/quant/kernels/int8_gemm_driver.hpp"
 
 PACT_NAMESPACE_BEGIN
@@ -112,6 +113,7 @@ void int8_gemm_packed(const matrix_view<TA, LA>& A, const int8_packed_b<P>& B, c
     if (M >= int8_amx_min_rows && simd::amx::tiles_ready()) return int8_gemm_amx<P>(M, N, K, a, flip, B, c, st, exec);
   }
 #endif
+  if (M == 1) return int8_gemv_packed<P>(N, K, a, flip, B, c, st, exec);
   int8_gemm_blocked<P>(M, N, K, a, flip, B, c, st, exec);
 }
 

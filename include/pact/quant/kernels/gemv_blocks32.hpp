@@ -229,7 +229,7 @@ PACT_ALWAYS_INLINE void gemv_rows(const Block* const* rows, const q8_activation&
 template <class A, class Block>
 void gemv_row_range(const Block* W, index_t nb, const q8_activation& x, float* y, index_t n0, index_t n1) noexcept {
   // gemv_streams long sequential weight streams (quant/kernels/gemv_stream.hpp).
-  for_each_row_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
+  for_each_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
     constexpr int R = decltype(count)::value;
     const Block* rows[R];
     float yr[R];

@@ -114,7 +114,7 @@ void gemv_fp8_row_range(const quant::fp8_weights_128x128<Fp8>& W, const float* x
   auto row = [&](index_t n) { return codes + n * K; };
   auto srow = [&](index_t n) { return W.scales.data() + (n / 128) * bc; };
   // gemv_streams long sequential weight streams (quant/kernels/gemv_stream.hpp).
-  for_each_row_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
+  for_each_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
     constexpr int R = decltype(count)::value;
     const std::uint8_t* w[R];
     const float* s[R];

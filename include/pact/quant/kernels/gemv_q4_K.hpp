@@ -147,7 +147,7 @@ template <class A>
 void gemv_q4k_row_range(const quant::block_q4_K* W, const q4k_activation& x, float* y, index_t n0, index_t n1) noexcept {
   // gemv_streams long sequential weight streams (quant/kernels/gemv_stream.hpp).
   const index_t nsb = x.nsb;
-  for_each_row_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
+  for_each_in_streams(n0, n1, [&](auto count, const index_t* n) PACT_ALWAYS_INLINE_LAMBDA {
     constexpr int R = decltype(count)::value;
     const quant::block_q4_K* rows[R];
     float yr[R];

@@ -27,11 +27,12 @@ inline constexpr index_t gemv_prefetch_bytes = 4608;
 /// Concurrent weight streams per thread (see above).
 inline constexpr int gemv_streams = 4;
 
-/// Calls rows(std::integral_constant<int, C>{}, n) for every row of [n0, n1), with n an
-/// array of C row indices computed together: C = gemv_streams rows, one from each of the
-/// gemv_streams contiguous parts of the range, then the rows left over one at a time.
+/// Calls rows(std::integral_constant<int, C>{}, n) for every index of [n0, n1) (weight
+/// rows, or packed slivers of columns), with n an array of C indices computed together:
+/// C = gemv_streams indices, one from each of the gemv_streams contiguous parts of the
+/// range, then the indices left over one at a time.
 template <class RowsFn>
-PACT_ALWAYS_INLINE void for_each_row_in_streams(index_t n0, index_t n1, RowsFn&& rows) {
+PACT_ALWAYS_INLINE void for_each_in_streams(index_t n0, index_t n1, RowsFn&& rows) {
   constexpr int R = gemv_streams;
   const index_t part = (n1 - n0) / R;
   for (index_t i = 0; i < part; ++i) {
