@@ -8,10 +8,12 @@
 // Widening (simd/ops_kv.hpp): E5M2 is the top byte of an fp16; E4M3 goes through the same
 // fp16 conversion with its exponent bias off by 8 (load_fp8_e4m3_f32_div256), so the 256
 // is folded into the group's scale. That load does not decode the E4M3 NaN codes 0x7F /
-// 0xFF; instead the row's bytes are tested for them once per S bytes ((b & 0x7F) + 1 has
-// bit 7 set only for those codes), and a row that holds one gives NaN, as the exact
-// product would. Rows run gemv_streams at a time, from spread parts of the range (gemv_stream.hpp).
+// 0xFF; instead the row's bytes are tested for them once per S bytes (a running byte
+// maximum of b | 0x80 reaches 0xFF only for those codes), and a row that holds one gives
+// NaN, as the exact product would. Rows run gemv_streams at a time, from spread parts of
+// the range (gemv_stream.hpp).
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -34,11 +36,11 @@ PACT_ALWAYS_INLINE float fp8_value(std::uint8_t code) noexcept {
   else return fp8_e5m2_bits_to_float(code);
 }
 
-/// lanes<float, A> codes widened; E4M3 comes out divided by 256 (see the header comment).
+/// 2 * lanes<float, A> codes widened; E4M3 comes out divided by 256 (see the header comment).
 template <class A, class Fp8>
-PACT_ALWAYS_INLINE simd::vec<float, A> load_fp8_lanes(const std::uint8_t* p) noexcept {
-  if constexpr (is_e4m3_v<Fp8>) return simd::load_fp8_e4m3_f32_div256<A>(p);
-  else return simd::load_fp8_e5m2_f32<A>(p);
+PACT_ALWAYS_INLINE std::array<simd::vec<float, A>, 2> load_fp8_lanes2(const std::uint8_t* p) noexcept {
+  if constexpr (is_e4m3_v<Fp8>) return simd::load2_fp8_e4m3_f32_div256<A>(p);
+  else return simd::load2_fp8_e5m2_f32<A>(p);
 }
 
 /// y[r] = W_row(r) . x for R rows; w[r] points at row r's K codes, scales[r] at its
@@ -60,8 +62,7 @@ PACT_ALWAYS_INLINE void gemv_fp8_rows(const std::uint8_t* const* w, const float*
     if constexpr (is_e4m3_v<Fp8>) nan_bits[r] = simd::zero<std::uint8_t, A>();
     tail[r] = 0.0f;
   }
-  [[maybe_unused]] const VB low7 = simd::broadcast<A>(std::uint8_t{0x7F});
-  [[maybe_unused]] const VB one = simd::broadcast<A>(std::uint8_t{1});
+  [[maybe_unused]] const VB top = simd::broadcast<A>(std::uint8_t{0x80});
   for (index_t k0 = 0, g = 0; k0 < K; k0 += 128, ++g) {
     const index_t k1 = std::min<index_t>(K, k0 + 128);
     const index_t kv = k0 + (k1 - k0) / S * S;  // end of the full S-byte steps
@@ -71,15 +72,18 @@ PACT_ALWAYS_INLINE void gemv_fp8_rows(const std::uint8_t* const* w, const float*
     for (index_t k = k0; k < kv; k += S) {
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        if constexpr (is_e4m3_v<Fp8>) nan_bits[r] = nan_bits[r] | ((simd::load<A>(w[r] + k) & low7) + one);
+        if constexpr (is_e4m3_v<Fp8>) nan_bits[r] = simd::max(nan_bits[r], simd::load<A>(w[r] + k) | top);
         // gemv_prefetch_bytes ahead in the weight stream.
         simd::prefetch_l1(w[r] + k + gemv_prefetch_bytes);
       }
 #pragma GCC unroll 4
-      for (index_t j = 0; j < S; j += L) {
-        const VF xv = simd::load<A>(x + k + j);
+      for (index_t j = 0; j < S; j += 2 * L) {
+        const VF x0 = simd::load<A>(x + k + j), x1 = simd::load<A>(x + k + j + L);
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) part[r] = simd::fma(load_fp8_lanes<A, Fp8>(w[r] + k + j), xv, part[r]);
+        for (int r = 0; r < R; ++r) {
+          const auto wv = load_fp8_lanes2<A, Fp8>(w[r] + k + j);
+          part[r] = simd::fma(wv[1], x1, simd::fma(wv[0], x0, part[r]));
+        }
       }
     }
 #pragma GCC unroll 8
@@ -97,9 +101,9 @@ PACT_ALWAYS_INLINE void gemv_fp8_rows(const std::uint8_t* const* w, const float*
     if constexpr (is_e4m3_v<Fp8>) {
       alignas(64) std::uint8_t bits[S];
       simd::store_aligned(bits, nan_bits[r]);
-      std::uint8_t any = 0;
-      for (index_t i = 0; i < S; ++i) any |= bits[i];
-      if (any & 0x80) v = std::numeric_limits<float>::quiet_NaN();
+      std::uint8_t most = 0;
+      for (index_t i = 0; i < S; ++i) most = std::max(most, bits[i]);
+      if (most == 0xFF) v = std::numeric_limits<float>::quiet_NaN();
     }
     y[r] = v;
   }
