@@ -230,6 +230,42 @@ TEST(QuantGemmBlocks, TileRowsMatchSingleRowCallsBitwise) {
   expect_rows_match_single_row_calls<mx_block_int8, mx_block_int8>(18, 33, 32, rng);
 }
 
+// The AMX tile kernel (quant/kernels/gemm_q8_blocks_amx.hpp, M >= 16 when the OS grants
+// the tiles) against the vector kernel, bit for bit: tile-row tails, A panels (MC), L2
+// blocks of slivers (NCS), k-steps (KB), column tails, every format without mins, threads.
+template <class Block, class XBlock = block_q8_0>
+void expect_amx_matches_vector(int M, int N, int K, std::mt19937& rng, int threads = 1) {
+  const int nb = K / 32;
+  const auto W = random_blocks<Block>(static_cast<std::size_t>(N) * (K / static_cast<int>(Block::elems)), rng);
+  const auto X = random_blocks<XBlock>(static_cast<std::size_t>(M) * nb, rng);
+  const pact::quant::packed_q_weights<Block> packed(std::span<const Block>(W), N, K);
+  pact::thread_pool pool(threads);
+  std::vector<float> y(static_cast<std::size_t>(M) * N, std::numeric_limits<float>::quiet_NaN()), yv = y;
+  pact::quant::gemm(std::span<const XBlock>(X), M, packed, pact::make_row_major(y.data(), M, N), pool);
+  pact::quant::gemm_q_detail::gemm_blocks(std::span<const XBlock>(X), M, packed, pact::make_row_major(yv.data(), M, N), pool, false);
+  ASSERT_EQ(0, std::memcmp(y.data(), yv.data(), y.size() * sizeof(float))) << "M=" << M << " N=" << N << " K=" << K;
+}
+
+TEST(QuantGemmBlocks, AmxTilesMatchVectorKernelBitwise) {
+#if defined(PACT_HAS_AMX_INT8)
+  if (!pact::simd::amx::tiles_ready()) GTEST_SKIP() << "the OS did not grant the AMX tile state";
+  using AG = pact::quant_detail::qgemm_amx_geometry;
+  std::mt19937 rng(47);
+  for (int M : {16, 17, 31, 32, 33, 48, 63})
+    for (int N : {1, 16, 17, 33, 70}) expect_amx_matches_vector<block_q8_0>(M, N, 96, rng);
+  const int k_steps = static_cast<int>(32 * (2 * AG::KB + 3));        // three k-steps, the last short
+  const int wide_n = static_cast<int>(AG::NCS * AG::NR + AG::NR + 7);  // two L2 blocks, a column tail
+  expect_amx_matches_vector<block_q4_0>(40, 70, k_steps, rng);
+  expect_amx_matches_vector<block_q8_0>(20, wide_n, 64, rng, 2);
+  expect_amx_matches_vector<block_q4_0>(static_cast<int>(AG::MC) + 21, 40, 64, rng, 3);  // two A panels
+  expect_amx_matches_vector<block_mxfp4>(35, 65, 544, rng);
+  expect_amx_matches_vector<mx_block_fp4, mx_block_int8>(33, 40, 160, rng, 2);
+  expect_amx_matches_vector<mx_block_int8, mx_block_int8>(18, 33, 32, rng);
+#else
+  GTEST_SKIP() << "AMX-INT8 is not enabled by this build's target flags";
+#endif
+}
+
 TEST(QuantGemmBlocks, TileSizedShapesAgainstFloat64) {
   std::mt19937 rng(43);
   for (int M = 14; M <= 70; ++M) check<block_q4_0>(M, 35, 64, rng);

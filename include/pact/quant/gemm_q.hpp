@@ -14,6 +14,7 @@
 #include <span>
 
 #include "pact/quant/kernels/gemm_q8_blocks.hpp"
+#include "pact/quant/kernels/gemm_q8_blocks_amx.hpp"
 
 PACT_NAMESPACE_BEGIN
 namespace quant {
@@ -22,7 +23,7 @@ namespace gemm_q_detail {
 template <class Block, class XBlock, executor Exec>
   requires quant_detail::is_int_activation_block_v<XBlock>
 void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Block>& W, const matrix_view<float, row_major>& Y,
-                 const Exec& exec) {
+                 const Exec& exec, [[maybe_unused]] bool allow_amx = true) {
   using A = simd::native_arch;
   using G = quant_detail::qgemm_geometry<A>;
   using VF = simd::vec<float, A>;
@@ -35,6 +36,13 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
   pact::detail::require(Y.rows() == M && Y.cols() == N, errc::invalid_shape, "quant::gemm: Y must be M x N (N = W.rows())");
   if (M == 0 || N == 0) return;
   pact::detail::require(X.empty() || X.data() != nullptr, errc::null_pointer, "quant::gemm: null X");
+#if defined(PACT_HAS_AMX_INT8)
+  // Intel AMX tiles when the OS grants them (same results, quant/kernels/gemm_q8_blocks_amx.hpp).
+  if constexpr (!packed_q_weights<Block>::mins && std::is_base_of_v<simd::avx512, A>) {
+    if (allow_amx && M >= quant_detail::qgemm_amx_min_rows && nb > 0 && simd::amx::tiles_ready())
+      return quant_detail::qgemm_amx(X.data(), M, W, Y, exec);
+  }
+#endif
   const index_t m_tiles = (M + MR - 1) / MR;
   const index_t slivers = (N + NR - 1) / NR;
   const int threads = std::max(1, exec.num_threads());

@@ -59,6 +59,33 @@ inline void configure_16x64() noexcept {
 }
 inline void release() noexcept { _tile_release(); }
 
+/// The configuration of the 32-k block GEMM (quant/kernels/gemm_q8_blocks_amx.hpp): one
+/// 32-k block per product, so its A and B tiles are half as deep as configure_16x64's:
+///   tiles 0-3  C   16 rows x 64 bytes (16 x 16 int32)
+///   tile  4    A   16 rows x 32 bytes (16 rows of one block's 32 signed codes)
+///   tiles 6-7  B    8 rows x 64 bytes (row g = k-values 4g..4g+3 of 16 columns)
+inline void configure_32k_blocks() noexcept {
+  struct alignas(64) tile_config {
+    std::uint8_t palette_id;
+    std::uint8_t start_row;
+    std::uint8_t reserved[14];
+    std::uint16_t colsb[16];
+    std::uint8_t rows[16];
+  } cfg{};
+  cfg.palette_id = 1;
+  for (int t = 0; t < 4; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  cfg.colsb[4] = 32;
+  cfg.rows[4] = 16;
+  for (int t = 6; t < 8; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 8;
+  }
+  _tile_loadconfig(&cfg);
+}
+
 // g++'s tile intrinsics paste the tile number into inline assembly, so it must be a
 // literal: each op below turns its template argument into one through a constexpr chain.
 #define PACT_AMX_TILE_CASES(T, OP) \
@@ -113,6 +140,16 @@ PACT_ALWAYS_INLINE void dp_u8s8() noexcept {
   else if constexpr (C == 1) _tile_dpbusd(1, 4, 7);
   else if constexpr (C == 2) _tile_dpbusd(2, 5, 6);
   else _tile_dpbusd(3, 5, 7);
+}
+/// C += A (s8) * B (u8) (tdpbsud), the index map of dp_u8s8 with the signedness swapped:
+/// for configure_32k_blocks, C = 0..3, A = 4, B = 6 + C % 2.
+template <int C, int A, int B>
+PACT_ALWAYS_INLINE void dp_s8u8() noexcept {
+  static_assert(C >= 0 && C < 4 && A == 4 && B == 6 + C % 2, "simd::amx::dp_s8u8: supported for C = 0..3, A = 4, B = 6 + C % 2");
+  if constexpr (C == 0) _tile_dpbsud(0, 4, 6);
+  else if constexpr (C == 1) _tile_dpbsud(1, 4, 7);
+  else if constexpr (C == 2) _tile_dpbsud(2, 4, 6);
+  else _tile_dpbsud(3, 4, 7);
 }
 #undef PACT_AMX_TILE_CASES
 #else
