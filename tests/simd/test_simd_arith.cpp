@@ -81,6 +81,27 @@ TYPED_TEST(SimdArith, Reductions) {
   EXPECT_TRUE(std::isnan(simd::reduce_add(simd::load<A>(withnan))));
 }
 
+TYPED_TEST(SimdArith, ReduceMaxEachTransposes) {
+  using A = TypeParam;
+  using V = simd::vec<float, A>;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  for (std::uint32_t seed = 0; seed < 20; ++seed) {
+    auto a = pact_test::random_values<float>(L * L, 300 + seed, -100, 100);
+    // Each row's maximum in a different lane, and one row of equal values.
+    for (std::size_t i = 0; i < L; ++i) a[i * L + (i * 7 + seed) % L] = 1000.0f + static_cast<float>(i);
+    for (std::size_t j = 0; j < L; ++j) a[(seed % L) * L + j] = -3.0f;
+    V rows[L];
+    for (std::size_t i = 0; i < L; ++i) rows[i] = simd::load<A>(&a[i * L]);
+    float out[L];
+    simd::store(out, simd::reduce_max_each(rows));
+    for (std::size_t i = 0; i < L; ++i) {
+      float m = a[i * L];
+      for (std::size_t j = 1; j < L; ++j) m = std::max(m, a[i * L + j]);
+      EXPECT_EQ(out[i], m) << "row " << i << " seed " << seed;
+    }
+  }
+}
+
 TYPED_TEST(SimdArith, ReduceAddEachTransposes) {
   using A = TypeParam;
   using V = simd::vec<float, A>;

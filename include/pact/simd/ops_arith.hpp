@@ -61,26 +61,47 @@ PACT_ALWAYS_INLINE V reduce_add_each(const V* rows, requires_arch<generic>) noex
 #endif
   }
 }
-#if defined(PACT_TARGET_AVX512) || defined(PACT_TARGET_AVX512_VNNI)
-/// 16 rows -> 16 sums in 45 shuffles/adds. Step 1, per group of 4 rows: within each
-/// 128-bit block, fold to one partial sum per row ([r0, r1, r2, r3] of that block).
-/// Step 2: transpose the 4 x 4 grid of 128-bit blocks across the 4 groups and add.
+/// Lane i = the largest lane of rows[i] (NaN-free input).
 template <class A, class V>
-PACT_ALWAYS_INLINE V reduce_add_each(const V* rows, requires_arch<avx512>) noexcept {
+PACT_ALWAYS_INLINE V reduce_max_each(const V* rows, requires_arch<generic>) noexcept {
+  alignas(64) float row[64], out[64];
+  for (std::size_t i = 0; i < V::size; ++i) {
+    store_aligned(row, rows[i]);
+    float m = row[0];
+    for (std::size_t j = 1; j < V::size; ++j) m = row[j] > m ? row[j] : m;
+    out[i] = m;
+  }
+  return load_aligned<A>(out);
+}
+#if defined(PACT_TARGET_AVX512) || defined(PACT_TARGET_AVX512_VNNI)
+/// 16 rows -> 16 results of an associative, commutative op (add or max) in 45 shuffles and
+/// ops. Step 1, per group of 4 rows: within each 128-bit block, fold to one partial result
+/// per row ([r0, r1, r2, r3] of that block). Step 2: transpose the 4 x 4 grid of 128-bit
+/// blocks across the 4 groups and combine.
+template <class Op>
+PACT_ALWAYS_INLINE __m512 reduce_each_avx512(const __m512* rows, Op op) noexcept {
   __m512 q[4];
   for (int g = 0; g < 4; ++g) {
     const __m512 r0 = rows[4 * g], r1 = rows[4 * g + 1], r2 = rows[4 * g + 2], r3 = rows[4 * g + 3];
-    const __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(r0, r1), _mm512_unpackhi_ps(r0, r1));
-    const __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(r2, r3), _mm512_unpackhi_ps(r2, r3));
-    q[g] = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(1, 0, 1, 0)),
-                         _mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 s01 = op(_mm512_unpacklo_ps(r0, r1), _mm512_unpackhi_ps(r0, r1));
+    const __m512 s23 = op(_mm512_unpacklo_ps(r2, r3), _mm512_unpackhi_ps(r2, r3));
+    q[g] = op(_mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 2, 3, 2)));
   }
-  const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(1, 0, 1, 0)),
-                                   _mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(3, 2, 3, 2)));
-  const __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(q[2], q[3], _MM_SHUFFLE(1, 0, 1, 0)),
-                                   _mm512_shuffle_f32x4(q[2], q[3], _MM_SHUFFLE(3, 2, 3, 2)));
-  return V(_mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1))));
+  const __m512 s01 = op(_mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(q[0], q[1], _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m512 s23 = op(_mm512_shuffle_f32x4(q[2], q[3], _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(q[2], q[3], _MM_SHUFFLE(3, 2, 3, 2)));
+  return op(_mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+template <class A, class V>
+PACT_ALWAYS_INLINE V reduce_add_each(const V* rows, requires_arch<avx512>) noexcept {
+  __m512 r[16];
+  for (int i = 0; i < 16; ++i) r[i] = rows[i];
+  return V(reduce_each_avx512(r, [](__m512 a, __m512 b) PACT_ALWAYS_INLINE_LAMBDA { return _mm512_add_ps(a, b); }));
+}
+template <class A, class V>
+PACT_ALWAYS_INLINE V reduce_max_each(const V* rows, requires_arch<avx512>) noexcept {
+  __m512 r[16];
+  for (int i = 0; i < 16; ++i) r[i] = rows[i];
+  return V(reduce_each_avx512(r, [](__m512 a, __m512 b) PACT_ALWAYS_INLINE_LAMBDA { return _mm512_max_ps(a, b); }));
 }
 #endif
 
@@ -202,6 +223,19 @@ struct reduce_add_each_fn {
   }
 };
 inline constexpr reduce_add_each_fn reduce_add_each{};
+
+/// Transposing maximum: lane i of the result is the largest lane of rows[i], for
+/// rows[0..lanes) of float (NaN-free input): the absolute maxima of lanes<float> blocks in
+/// one register (the block quantizers' scales).
+struct reduce_max_each_fn {
+  template <class V>
+  PACT_ALWAYS_INLINE V operator()(const V* rows) const noexcept {
+    static_assert(std::is_same_v<typename V::value_type, float>, "reduce_max_each: float vectors");
+    using A = arch_of<V>;
+    return detail::reduce_max_each<A>(rows, A{});
+  }
+};
+inline constexpr reduce_max_each_fn reduce_max_each{};
 
 /// Largest / smallest lane (exact for NaN-free input).
 struct reduce_max_fn {
