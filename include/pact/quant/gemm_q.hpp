@@ -43,26 +43,15 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
       return quant_detail::qgemm_amx(X.data(), M, W, Y, exec);
   }
 #endif
-  const index_t m_tiles = (M + MR - 1) / MR;
-  const index_t slivers = (N + NR - 1) / NR;
-  const int threads = std::max(1, exec.num_threads());
-  // Threads split N (each streams its share of the weights once) unless there are too few
-  // 32-column slivers for that; an M split would make every thread stream all of the
-  // weights, which at M <= 128 costs more memory time than the arithmetic it divides.
-  const index_t tn = slivers >= 4 * threads ? threads : std::max<index_t>(1, std::min<index_t>(threads, slivers / 4));
-  const index_t tm = std::min<index_t>(std::max<index_t>(threads / tn, 1), m_tiles);
-  const bool tiny = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(W.cols()) < 2.0e6;
-  const index_t task_m = tiny ? 1 : tm, task_n = tiny ? 1 : tn;
+  const quant_detail::qgemm_task_grid grid(M, N, W.cols(), MR, NR, exec.num_threads());
   index_t b0 = 0;
   do {
     const index_t kb = std::min<index_t>(G::KB, nb - b0);
     const bool first = b0 == 0;
     auto task = [&](index_t t) {
-      const index_t ti = t % task_m, tj = t / task_m;
-      const index_t row_begin = m_tiles * ti / task_m * MR;
-      const index_t row_end = std::min(M, m_tiles * (ti + 1) / task_m * MR);
-      const index_t s_begin = slivers * tj / task_n, s_end = slivers * (tj + 1) / task_n;
-      if (row_begin >= row_end || s_begin >= s_end) return;
+      const auto part = grid.of(t);
+      if (part.empty()) return;
+      const index_t row_begin = part.row_begin, row_end = part.row_end, s_begin = part.s_begin, s_end = part.s_end;
       thread_local aligned_buffer<std::uint32_t> words;
       thread_local aligned_buffer<float> scales;
       thread_local aligned_buffer<std::int32_t> comps;
@@ -87,11 +76,7 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
           const index_t je = std::min(s_end, jb + G::NCS);
           const quant_detail::qgemm_next_block nextb =
-              je < s_end                ? quant_detail::qgemm_next_block{je, std::min(s_end, je + G::NCS), b0, kb}
-              : ic + G::MC < row_end    ? quant_detail::qgemm_next_block{s_begin, std::min(s_end, s_begin + G::NCS), b0, kb}
-              : b0 + kb < nb            ? quant_detail::qgemm_next_block{s_begin, std::min(s_end, s_begin + G::NCS), b0 + kb,
-                                                                         std::min<index_t>(G::KB, nb - b0 - kb)}
-                                        : quant_detail::qgemm_next_block{};
+              quant_detail::qgemm_next_after(je, s_begin, s_end, ic + G::MC < row_end, b0, kb, nb, G::KB, G::NCS);
           simd::prefetch_stream next_block(W.record(nextb.s_begin, nextb.b), nextb.s_end - nextb.s_begin,
                                            nextb.kb * G::record_bytes(mins), nb * G::record_bytes(mins), row_tiles * (je - jb));
           for (index_t tile = 0; tile < row_tiles; ++tile) {
@@ -133,8 +118,8 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
         }
       }
     };
-    if (task_m * task_n <= 1) task(0);
-    else exec.parallel_for(task_m * task_n, task);
+    if (grid.tasks() <= 1) task(0);
+    else exec.parallel_for(grid.tasks(), task);
     b0 += kb;
   } while (b0 < nb);
   if (nb == 0)

@@ -41,8 +41,9 @@ inline bool tiles_ready() noexcept {
   return ready;
 }
 
-/// Loads the one configuration (palette 1, 8 tiles of 16 rows x 64 bytes) for this thread.
-inline void configure_16x64() noexcept {
+namespace detail {
+/// Loads palette 1 with tiles t < 8 of rows[t] rows x colsb[t] bytes for this thread.
+inline void load_tile_config(const std::uint8_t (&rows)[8], const std::uint16_t (&colsb)[8]) noexcept {
   struct alignas(64) tile_config {
     std::uint8_t palette_id;
     std::uint8_t start_row;
@@ -52,10 +53,16 @@ inline void configure_16x64() noexcept {
   } cfg{};
   cfg.palette_id = 1;
   for (int t = 0; t < 8; ++t) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
+    cfg.colsb[t] = colsb[t];
+    cfg.rows[t] = rows[t];
   }
   _tile_loadconfig(&cfg);
+}
+}  // namespace detail
+
+/// Loads the one configuration (palette 1, 8 tiles of 16 rows x 64 bytes) for this thread.
+inline void configure_16x64() noexcept {
+  detail::load_tile_config({16, 16, 16, 16, 16, 16, 16, 16}, {64, 64, 64, 64, 64, 64, 64, 64});
 }
 inline void release() noexcept { _tile_release(); }
 
@@ -65,25 +72,7 @@ inline void release() noexcept { _tile_release(); }
 ///   tile  4    A   16 rows x 32 bytes (16 rows of one block's 32 signed codes)
 ///   tiles 6-7  B    8 rows x 64 bytes (row g = k-values 4g..4g+3 of 16 columns)
 inline void configure_32k_blocks() noexcept {
-  struct alignas(64) tile_config {
-    std::uint8_t palette_id;
-    std::uint8_t start_row;
-    std::uint8_t reserved[14];
-    std::uint16_t colsb[16];
-    std::uint8_t rows[16];
-  } cfg{};
-  cfg.palette_id = 1;
-  for (int t = 0; t < 4; ++t) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
-  }
-  cfg.colsb[4] = 32;
-  cfg.rows[4] = 16;
-  for (int t = 6; t < 8; ++t) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 8;
-  }
-  _tile_loadconfig(&cfg);
+  detail::load_tile_config({16, 16, 16, 16, 16, 0, 8, 8}, {64, 64, 64, 64, 32, 0, 64, 64});
 }
 
 // g++'s tile intrinsics paste the tile number into inline assembly, so it must be a

@@ -129,6 +129,47 @@ struct qgemm_next_block {
   index_t s_begin = 0, s_end = 0, b = 0, kb = 0;
 };
 
+/// After the L2 block of slivers ending at je: the next block of this row panel, else the
+/// first block for the next row panel (more_rows), else the first block of the next
+/// k-step (KB blocks), else nothing. ncs slivers per L2 block; the task owns [s_begin, s_end).
+inline qgemm_next_block qgemm_next_after(index_t je, index_t s_begin, index_t s_end, bool more_rows, index_t b0, index_t kb,
+                                         index_t nb, index_t KB, index_t ncs) noexcept {
+  if (je < s_end) return {je, std::min(s_end, je + ncs), b0, kb};
+  if (more_rows) return {s_begin, std::min(s_end, s_begin + ncs), b0, kb};
+  if (b0 + kb < nb) return {s_begin, std::min(s_end, s_begin + ncs), b0 + kb, std::min<index_t>(KB, nb - b0 - kb)};
+  return {};
+}
+
+/// How the block GEMM divides M x N among tasks. Threads split N (each streams its share
+/// of the weights once) unless there are too few NR-column slivers for that; an M split
+/// would make every thread stream all of the weights, which at M <= 128 costs more memory
+/// time than the arithmetic it divides. Products under 2 MFLOP run as one task.
+struct qgemm_task_grid {
+  index_t M = 0, MR = 1, m_tiles = 0, slivers = 0, task_m = 1, task_n = 1;
+
+  qgemm_task_grid(index_t M_, index_t N, index_t K, index_t MR_, index_t NR, int threads_) : M(M_), MR(MR_) {
+    m_tiles = (M + MR - 1) / MR;
+    slivers = (N + NR - 1) / NR;
+    const index_t threads = std::max(1, threads_);
+    const index_t tn = slivers >= 4 * threads ? threads : std::max<index_t>(1, std::min<index_t>(threads, slivers / 4));
+    const index_t tm = std::min<index_t>(std::max<index_t>(threads / tn, 1), m_tiles);
+    const bool tiny = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < 2.0e6;
+    task_m = tiny ? 1 : tm;
+    task_n = tiny ? 1 : tn;
+  }
+  index_t tasks() const noexcept { return task_m * task_n; }
+  /// Rows [row_begin, row_end) and slivers [s_begin, s_end) of task t (possibly empty).
+  struct part {
+    index_t row_begin, row_end, s_begin, s_end;
+    bool empty() const noexcept { return row_begin >= row_end || s_begin >= s_end; }
+  };
+  part of(index_t t) const noexcept {
+    const index_t ti = t % task_m, tj = t / task_m;
+    return {m_tiles * ti / task_m * MR, std::min(M, m_tiles * (ti + 1) / task_m * MR), slivers * tj / task_n,
+            slivers * (tj + 1) / task_n};
+  }
+};
+
 /// Int32 tile, then f32 tile: the microkernel over kb blocks for Rows <= MR rows.
 template <class A, int Rows, int SliverRows, bool Mins = false>
 PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_RESTRICT a, const float* PACT_RESTRICT da,
