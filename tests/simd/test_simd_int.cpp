@@ -193,3 +193,24 @@ TYPED_TEST(SimdInt, SubByteCodeStreams) {
     }
   }
 }
+
+// The VNNI byte interleaves: out[4j + t] = rows[t][j], for 16 and 64 columns, rows at
+// unrelated addresses and unaligned, nothing written past the output.
+TYPED_TEST(SimdInt, Interleave4BytesIsTheTransposedQuad) {
+  using A = TypeParam;
+  std::vector<std::int8_t> src(4 * 200);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<std::int8_t>(i * 37u + 11u);
+  const std::int8_t* rows[4] = {src.data() + 1, src.data() + 300, src.data() + 215, src.data() + 533};
+  for (int width : {16, 64}) {
+    std::vector<std::int8_t> out(4 * 64 + 8, std::int8_t{-99});
+    if (width == 16)
+      pact::simd::interleave4_bytes16<A>(rows, out.data() + 3);
+    else
+      pact::simd::interleave4_bytes64<A>(rows, out.data() + 3);
+    for (int i = 0; i < static_cast<int>(out.size()); ++i) {
+      const int k = i - 3;
+      const std::int8_t want = k >= 0 && k < 4 * width ? rows[k % 4][k / 4] : std::int8_t{-99};
+      ASSERT_EQ(out[static_cast<std::size_t>(i)], want) << A::name << " width " << width << " byte " << k;
+    }
+  }
+}

@@ -434,7 +434,9 @@ struct decode_runner {
           bool copied = false;
           if constexpr (int8_codes) {
             if (use_i8) {
-              std::memcpy(kcodes + j * p.dim, ks.code_row(b, kvh, j0 + j), static_cast<std::size_t>(p.dim));
+              // A compile-time size: an inline copy of two registers, not a libc call per row.
+              constexpr std::size_t d_fixed = D > 0 ? static_cast<std::size_t>(D) : 0;
+              std::memcpy(kcodes + j * p.dim, ks.code_row(b, kvh, j0 + j), d_fixed > 0 ? d_fixed : static_cast<std::size_t>(p.dim));
               copied = true;
             }
           }
@@ -447,7 +449,12 @@ struct decode_runner {
             for (index_t q4 = 0; q4 * 4 < n; ++q4) {
               const std::int8_t* quad[4];
               for (index_t t = 0; t < 4; ++t) quad[t] = vs.code_row(b, kvh, j0 + (4 * q4 + t < n ? 4 * q4 + t : 0));
-              for (index_t c = 0; c < p.dim; c += 16) {
+              index_t c = 0;
+              for (; c + 64 <= p.dim; c += 64) {
+                const std::int8_t* cols[4] = {quad[0] + c, quad[1] + c, quad[2] + c, quad[3] + c};
+                simd::interleave4_bytes64<A>(cols, vint + q4 * 4 * p.dim + 4 * c);
+              }
+              for (; c < p.dim; c += 16) {
                 const std::int8_t* cols[4] = {quad[0] + c, quad[1] + c, quad[2] + c, quad[3] + c};
                 simd::interleave4_bytes16<A>(cols, vint + q4 * 4 * p.dim + 4 * c);
               }
