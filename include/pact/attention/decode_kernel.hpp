@@ -281,6 +281,11 @@ struct decode_runner {
   }
 
   void run(index_t item) const {
+    // Local copies of the sources (views: a few pointers and strides). Through the members'
+    // references every store to the scratch tiles may alias them, so GCC reloaded the strides
+    // and redid the index products for every row of the per-row loops.
+    const KS ks = this->ks;
+    const VS vs = this->vs;
     const index_t split = item % p.splits;
     const index_t b = item / p.splits;
     const index_t R = p.group * p.sq;  // rows per KV head: r = hh * Sq + t
