@@ -179,6 +179,10 @@ TEST(GemmFixed, CompileTimeShapes) {
   check_fixed<64, 64, 64>();
   check_fixed<5, 19, 7>();
   check_fixed<17, 33, 3>();
+  // Uneven row tiles (the last one shorter, its own kernel size) and partial column vectors.
+  check_fixed<30, 47, 9>();
+  check_fixed<45, 17, 20>();
+  check_fixed<2, 80, 33>();
 }
 
 TEST(GemmBatched, StridedBatchedAndGrouped) {

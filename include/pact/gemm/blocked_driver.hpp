@@ -78,7 +78,13 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
   }
   register_tile<A, T, Rows, NV> tile;
   tile.clear();
-  microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile);
+  // Short tiles (small M): B read as 4 streams, each prefetched 4 k steps ahead (a stand-
+  // alone 8 x 32 f32 tile over 64 MB of cold packed B: 1 stream 6.0 ms at its best prefetch
+  // distance, 7.6 ms without; 2 / 4 / 8 streams 5.2-5.6 / 5.1-5.3 / 5.1-5.6 ms).
+  if constexpr (Rows < P::mr && Rows <= 8)
+    microkernel_packed_streams<A, T, Rows, NV, P::mr, 4, 4>(kc, a_sliver, b_sliver, tile);
+  else
+    microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile);
   store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
 }
 

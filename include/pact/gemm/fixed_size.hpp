@@ -31,19 +31,21 @@ PACT_ALWAYS_INLINE void gemm_fixed(T alpha, const T* a, index_t lda, const T* b,
   constexpr int NRt = NV * L;
   const bool read_c = beta != T(0);
   const gemm_detail::c_ref<T> cref{c, ldc, 1};
-  [&]<index_t... J>(std::integer_sequence<index_t, J...>) {
+  [&]<index_t... J>(std::integer_sequence<index_t, J...>) PACT_ALWAYS_INLINE_LAMBDA {
     (
-        [&] {
+        [&]() PACT_ALWAYS_INLINE_LAMBDA {
           constexpr index_t j0 = J * NRt;
           constexpr int n = static_cast<int>(std::min<index_t>(NRt, N - j0));
-          [&]<index_t... I>(std::integer_sequence<index_t, I...>) {
+          [&]<index_t... I>(std::integer_sequence<index_t, I...>) PACT_ALWAYS_INLINE_LAMBDA {
             (
-                [&] {
+                [&]() PACT_ALWAYS_INLINE_LAMBDA {
                   constexpr index_t i0 = I * MR;
                   constexpr int m = static_cast<int>(std::min<index_t>(MR, M - i0));
-                  gemm_detail::register_tile<A, T, MR, NV> tile;
+                  // A tile of exactly m rows (the last one may be shorter): every row is
+                  // real, so A is addressed from one base pointer with no row clamping.
+                  gemm_detail::register_tile<A, T, m, NV> tile;
                   tile.clear();
-                  gemm_detail::microkernel_direct<A, T, MR, NV>(K, a + i0 * lda, lda, 1, b + j0, ldb, n, m, tile);
+                  gemm_detail::microkernel_direct<A, T, m, NV, n == NRt, true>(K, a + i0 * lda, lda, 1, b + j0, ldb, n, m, tile);
                   gemm_detail::store_tile(tile, m, n, alpha, beta, read_c, cref, true, ep, i0, j0);
                 }(),
                 ...);

@@ -81,11 +81,61 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
   }
 }
 
+/// Small-M variant of microkernel_packed: the kc steps are taken from `Streams` equal k
+/// ranges, two steps of each in turn (k = 0, 1, q, q + 1, 2q, 2q + 1, .., 2, 3, q + 2, ..;
+/// q = kc / Streams; an odd last step of each range, then the kc % Streams last steps,
+/// after them), so a B sliver coming from memory is read as Streams sequential
+/// streams instead of one. With few rows there are too few FMAs per B line to hide a
+/// stream's stalls at 4 KiB page boundaries; the other streams keep misses in flight (the
+/// lesson of the quantized GEMVs, quant/kernels/gemv_stream.hpp). The order is fixed by kc
+/// alone, so results still do not depend on the thread count.
+template <class A, class T, int MR, int NV, int SliverRows, int Streams, int PrefetchB = 0>
+PACT_ALWAYS_INLINE void microkernel_packed_streams(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
+                                                   register_tile<A, T, MR, NV>& tile) noexcept {
+  using V = simd::vec<T, A>;
+  constexpr int L = register_tile<A, T, MR, NV>::lanes;
+  constexpr int NR = NV * L;
+  constexpr int line = 64 / static_cast<int>(sizeof(T));
+  const index_t q = kc / Streams;
+  auto step = [&](index_t k) PACT_ALWAYS_INLINE_LAMBDA {
+    const T* ak = a + k * SliverRows;
+    const T* bk = b + k * NR;
+    V bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(bk + v * L);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const V ai = simd::broadcast<A>(ak[i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
+    }
+  };
+  index_t k = 0;
+  for (; k + 2 <= q; k += 2) {
+#pragma GCC unroll 8
+    for (int s = 0; s < Streams; ++s) {
+      if constexpr (PrefetchB > 0) {
+        // Two k steps of this stream, PrefetchB steps ahead (past q: the next stream's start,
+        // which is already on its way, or the next sliver's, which comes next).
+#pragma GCC unroll 8
+        for (int e = 0; e < 2 * NR; e += line) simd::prefetch_l1(b + (s * q + k + PrefetchB) * NR + e);
+      }
+      step(s * q + k);
+      step(s * q + k + 1);
+    }
+  }
+  for (; k < q; ++k)
+#pragma GCC unroll 8
+    for (int s = 0; s < Streams; ++s) step(s * q + k);
+  for (k = Streams * q; k < kc; ++k) step(k);
+}
+
 /// acc += A(rows, k) * B(k, cols) straight from the matrices (no packing): A by strides,
 /// B row-major with unit column stride. Only the first n columns of B are read: vectors
 /// past n are not loaded at all and the vector holding column n-1 loads n - v*L lanes.
-/// Full = true promises m == MR and n == NR, so the loop carries no bound checks.
-template <class A, class T, int MR, int NV, bool Full = false>
+/// Full = true promises m == MR and n == NR, so the loop carries no bound checks;
+/// FullRows = true promises only m == MR (columns may still end early).
+template <class A, class T, int MR, int NV, bool Full = false, bool FullRows = Full>
 PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a, index_t a_rs, index_t a_cs,
                                            const T* PACT_RESTRICT b, index_t b_ld, int n, int m,
                                            register_tile<A, T, MR, NV>& tile) noexcept {
@@ -96,7 +146,7 @@ PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a,
   const T* a_row[MR];
   int valid[NV];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) a_row[i] = a + (Full ? i : std::min(i, m - 1)) * a_rs;
+  for (int i = 0; i < MR; ++i) a_row[i] = a + (FullRows ? i : std::min(i, m - 1)) * a_rs;
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) valid[v] = Full ? L : std::clamp(n - v * L, 0, L);
   // Accumulate in a local copy: the tile is reached through a reference that g++ cannot
@@ -114,7 +164,10 @@ PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a,
     }
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const V ai = simd::broadcast<A>(a_row[i][k * a_cs]);
+      // Full rows index A from its one base pointer: with a compile-time a_rs (gemm_fixed)
+      // every row is an immediate offset, where the table of MR row pointers took MR
+      // registers and spilled (a reload per FMA at MR = 16).
+      const V ai = simd::broadcast<A>(FullRows ? a[i * a_rs + k * a_cs] : a_row[i][k * a_cs]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc.acc[i][v] = simd::fma(ai, bv[v], acc.acc[i][v]);
     }

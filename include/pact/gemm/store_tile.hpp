@@ -23,6 +23,9 @@ PACT_ALWAYS_INLINE void store_tile(const register_tile<A, T, MR, NV>& tile, int 
   const V alpha_v = simd::broadcast<A>(alpha);
   const V beta_v = simd::broadcast<A>(beta);
   if (c.cs == 1) {
+    // Unrolled: with a compile-time m the rolled loop was a copy of the tile, which g++
+    // turned into a spill of the tile to the stack and a libc memcpy call.
+#pragma GCC unroll 32
     for (int i = 0; i < m; ++i) {
       T* crow = c.p + (row0 + i) * c.rs + col0;
 #pragma GCC unroll 8
