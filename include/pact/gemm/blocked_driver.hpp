@@ -59,7 +59,11 @@ aligned_buffer<T>& thread_b_buffer() {
   return buf;
 }
 
-template <gemm_policy P, int Rows, class Ep>
+/// GEMMs with at most this many rows read B as k-range streams (see gemm_blocked).
+inline constexpr index_t stream_b_max_rows = 64;
+
+/// StreamB: use the k-range stream kernel for every tile (tiles of <= 8 rows always do).
+template <gemm_policy P, int Rows, bool StreamB, class Ep>
 PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type* a_sliver,
                                       const typename P::compute_type* b_sliver, int m, int n,
                                       typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
@@ -81,7 +85,7 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
   // Short tiles (small M): B read as 4 streams, each prefetched 4 k steps ahead (a stand-
   // alone 8 x 32 f32 tile over 64 MB of cold packed B: 1 stream 6.0 ms at its best prefetch
   // distance, 7.6 ms without; 2 / 4 / 8 streams 5.2-5.6 / 5.1-5.3 / 5.1-5.6 ms).
-  if constexpr (Rows < P::mr && Rows <= 8)
+  if constexpr ((Rows < P::mr && Rows <= 8) || StreamB)
     microkernel_packed_streams<A, T, Rows, NV, P::mr, 4, 4>(kc, a_sliver, b_sliver, tile);
   else
     microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile);
@@ -91,17 +95,18 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
 /// Runs one tile of m <= MR rows. Full tiles use the policy's MR x NR kernel; short row
 /// counts (small M: decode, LLM batch 1-8) use a 1-, 4- or 8-row kernel over the same
 /// packed sliver instead of computing MR rows of zero padding.
-template <gemm_policy P, class Ep>
+template <gemm_policy P, bool StreamB, class Ep>
 PACT_ALWAYS_INLINE void run_tile(index_t kc, const typename P::compute_type* a_sliver,
                                  const typename P::compute_type* b_sliver, int m, int n,
                                  typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
                                  c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t row0, index_t col0) {
   if constexpr (P::mr > 8) {
-    if (m <= 1) return run_tile_rows<P, 1>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
-    if (m <= 4) return run_tile_rows<P, 4>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
-    if (m <= 8) return run_tile_rows<P, 8>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    // Short tiles read B as streams either way: one instantiation each.
+    if (m <= 1) return run_tile_rows<P, 1, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    if (m <= 4) return run_tile_rows<P, 4, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    if (m <= 8) return run_tile_rows<P, 8, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
   }
-  run_tile_rows<P, P::mr>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+  run_tile_rows<P, P::mr, StreamB>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
 }
 
 /// C(M x N) = alpha * A(M x K) * B(K x N) + beta * C, then epilogue. K >= 1, alpha != 0.
@@ -112,6 +117,12 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
   using T = typename P::compute_type;
   constexpr index_t MR = P::mr, NR = P::nr;
   const index_t m_tiles = ceil_div(M, MR);
+  // Calls with few rows read each B sliver from memory once, with too few FMAs per line to
+  // hide a single stream's stalls at page boundaries: all their tiles take B as four k-range
+  // streams (microkernel_packed_streams; 32x4096x4096 pre-packed: 10.1 -> 9.1 ms, 1 thread;
+  // 128 rows: no change, so the sequential order stays there). Decided by M alone, so an
+  // element's k order never depends on the thread count.
+  const bool stream_b = M <= stream_b_max_rows;
   const int threads = std::max(1, exec.num_threads());
 
   for (index_t jc = 0; jc < N; jc += P::nc) {
@@ -147,8 +158,12 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
             const index_t j0 = s * NR;
             const int n = static_cast<int>(std::min<index_t>(NR, nc - j0));
             const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
-            run_tile<P>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
-                        ic + ir, jc + j0);
+            if (stream_b)
+              run_tile<P, true>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
+                                ic + ir, jc + j0);
+            else
+              run_tile<P, false>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
+                                 ic + ir, jc + j0);
           };
           constexpr auto order = loop_order_of<P>;
           // Few rows: B streams once with its sliver in L1 (LLM decode/prefill with small M).
