@@ -33,6 +33,24 @@ struct register_tile {
   }
 };
 
+/// One k step of a packed tile: acc[i][v] += ak[i] * bk[v*L .. v*L + L-1] (NV aligned loads
+/// of B, MR broadcasts of A).
+template <class A, class T, int MR, int NV>
+PACT_ALWAYS_INLINE void packed_step(const T* PACT_RESTRICT ak, const T* PACT_RESTRICT bk,
+                                    register_tile<A, T, MR, NV>& tile) noexcept {
+  using V = simd::vec<T, A>;
+  constexpr int L = register_tile<A, T, MR, NV>::lanes;
+  V bv[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(bk + v * L);
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    const V ai = simd::broadcast<A>(ak[i]);
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
+  }
+}
+
 /// acc += A_sliver * B_sliver over kc steps (packed, aligned B). The tile may have fewer
 /// rows than the packed sliver (RowsInTile < SliverRows) for short M: only those rows are
 /// computed, the sliver layout stays the policy's.
@@ -41,21 +59,10 @@ struct register_tile {
 template <class A, class T, int MR, int NV, int SliverRows = MR, int PrefetchB = 0>
 PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
                                            register_tile<A, T, MR, NV>& tile) noexcept {
-  using V = simd::vec<T, A>;
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
   constexpr int NR = NV * L;
   constexpr int line = 64 / static_cast<int>(sizeof(T));
-  auto step = [&](const T* ak, const T* bk) PACT_ALWAYS_INLINE_LAMBDA {
-    V bv[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(bk + v * L);
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
-      const V ai = simd::broadcast<A>(ak[i]);
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
-    }
-  };
+  auto step = [&](const T* ak, const T* bk) PACT_ALWAYS_INLINE_LAMBDA { packed_step<A, T, MR, NV>(ak, bk, tile); };
   // Four k steps per iteration: the loop overhead and the prefetch hints for A (one per
   // cache line, not per step) are shared, which keeps small tiles (6x16 on AVX2: 12 FMAs
   // per step) from being limited by the front end instead of the FMA units.
@@ -92,23 +99,12 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
 template <class A, class T, int MR, int NV, int SliverRows, int Streams, int PrefetchB = 0>
 PACT_ALWAYS_INLINE void microkernel_packed_streams(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
                                                    register_tile<A, T, MR, NV>& tile) noexcept {
-  using V = simd::vec<T, A>;
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
   constexpr int NR = NV * L;
   constexpr int line = 64 / static_cast<int>(sizeof(T));
   const index_t q = kc / Streams;
   auto step = [&](index_t k) PACT_ALWAYS_INLINE_LAMBDA {
-    const T* ak = a + k * SliverRows;
-    const T* bk = b + k * NR;
-    V bv[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = simd::load_aligned<A>(bk + v * L);
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
-      const V ai = simd::broadcast<A>(ak[i]);
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) tile.acc[i][v] = simd::fma(ai, bv[v], tile.acc[i][v]);
-    }
+    packed_step<A, T, MR, NV>(a + k * SliverRows, b + k * NR, tile);
   };
   index_t k = 0;
   for (; k + 2 <= q; k += 2) {
