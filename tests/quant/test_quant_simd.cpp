@@ -166,6 +166,42 @@ TYPED_TEST(QuantSimd, Fp8AndInt8RowsMatchScalar) {
   }
 }
 
+TYPED_TEST(QuantSimd, StreamedQuantizersMatchScalarOnLongInputs) {
+  // The activation quantizers walk long inputs as four streams (Q8_0: chunks of L blocks;
+  // 1x128 FP8: rows): sizes below, at and past whole stream rounds, and a non-finite value
+  // in the last stream, which must still be reported.
+  using A = TypeParam;
+  constexpr std::size_t L = pact::simd::lanes<float, A>;
+  for (std::size_t nb : {4 * L - 1, 4 * L, 12 * L + 5, std::size_t{1031}}) {
+    std::vector<float> x;
+    for (const auto& r : qin::random_rows(static_cast<int>((nb * 32 + 255) / 256), 256, static_cast<std::uint32_t>(nb))) x.insert(x.end(), r.x.begin(), r.x.end());
+    x.resize(nb * 32);
+    for (std::size_t i = 0; i < x.size(); i += 97) x[i] *= 1e-3f;  // blocks of different scales
+    std::vector<q::block_q8_0> s(nb), v(nb);
+    q::scalar::quantize_blocks(x.data(), s.data(), nb);
+    EXPECT_TRUE(q::quantize_blocks<A>(x.data(), v.data(), nb));
+    ASSERT_EQ(std::memcmp(s.data(), v.data(), nb * sizeof(q::block_q8_0)), 0) << A::name << " Q8_0, " << nb << " blocks";
+    x[x.size() - 40] = NAN;
+    EXPECT_FALSE(q::quantize_blocks<A>(x.data(), v.data(), nb)) << nb;
+  }
+  for (std::size_t rows : {4, 6, 9})
+    for (std::size_t cols : {128, 300, 384}) {
+      std::vector<float> x;
+      for (const auto& r : qin::random_rows(static_cast<int>(rows), cols, static_cast<std::uint32_t>(rows * cols))) x.insert(x.end(), r.x.begin(), r.x.end());
+      for (std::size_t i = 0; i < x.size(); i += 7) x[i] = std::ldexp(static_cast<float>(i % 5) + 0.5f, -12);
+      for (std::size_t c = 0; c < 128; ++c) x[cols + c] = 0.0f;  // an all-zero group
+      x[2 * cols + 5] = 1e-38f;                                   // a group whose 448 / amax overflows
+      for (std::size_t c = 0; c < 128; ++c)
+        if (c != 5) x[2 * cols + c] = 0.0f;
+      fp8_rows_match<A, pact::fp8_e4m3>(x, rows, cols);
+      fp8_rows_match<A, pact::fp8_e5m2>(x, rows, cols);
+      std::vector<pact::fp8_e4m3> qa(rows * cols);
+      std::vector<float> sa(rows * ((cols + 127) / 128));
+      x[(rows - 1) * cols + 3] = -INFINITY;
+      EXPECT_FALSE((q::fp8_kernels::quantize_rows_1x128<A, pact::fp8_e4m3>(x.data(), cols, cols, 0, rows, qa.data(), sa.data())));
+    }
+}
+
 TYPED_TEST(QuantSimd, Fp8EncodeLanesEqualsScalarEncoderExhaustively) {
   // fp8_encode_lanes on a sweep of float32 bit patterns (all exponents, mantissas at and
   // around every FP8 rounding point, NaN, Inf) against types/fp8.hpp's scalar encoder.
@@ -181,6 +217,18 @@ TYPED_TEST(QuantSimd, Fp8EncodeLanesEqualsScalarEncoderExhaustively) {
     const auto v = pact::simd::load<A>(in.data() + i);
     pact::simd::store_i32_to_u8(o4.data() + i, q::detail::fp8_encode_lanes<pact::fp8_e4m3, A>(v));
     pact::simd::store_i32_to_u8(o5.data() + i, q::detail::fp8_encode_lanes<pact::fp8_e5m2, A>(v));
+  }
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    ASSERT_EQ(o4[i], pact::float_to_fp8_e4m3_bits(in[i])) << std::bit_cast<std::uint32_t>(in[i]);
+    ASSERT_EQ(o5[i], pact::float_to_fp8_e5m2_bits(in[i])) << std::bit_cast<std::uint32_t>(in[i]);
+  }
+  // Finite = true (no NaN selection): the same codes for every finite input.
+  for (auto& v : in)
+    if (!std::isfinite(v)) v = 0.0f;
+  for (std::size_t i = 0; i < in.size(); i += L) {
+    const auto v = pact::simd::load<A>(in.data() + i);
+    pact::simd::store_i32_to_u8(o4.data() + i, q::detail::fp8_encode_lanes<pact::fp8_e4m3, A, true>(v));
+    pact::simd::store_i32_to_u8(o5.data() + i, q::detail::fp8_encode_lanes<pact::fp8_e5m2, A, true>(v));
   }
   for (std::size_t i = 0; i < in.size(); ++i) {
     ASSERT_EQ(o4[i], pact::float_to_fp8_e4m3_bits(in[i])) << std::bit_cast<std::uint32_t>(in[i]);

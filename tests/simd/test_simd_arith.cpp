@@ -74,6 +74,15 @@ TYPED_TEST(SimdArith, Reductions) {
   std::int64_t isum = 0;
   for (std::size_t i = 0; i < Li; ++i) isum += iv[i] = static_cast<std::int32_t>(i * 1000 - 7);
   EXPECT_EQ(simd::reduce_add(simd::load<A>(iv)), isum);
+  // int32 maximum, with the largest lane at every position and negative lanes
+  for (std::size_t at = 0; at < Li; ++at) {
+    std::int32_t jv[Li];
+    for (std::size_t i = 0; i < Li; ++i) jv[i] = -static_cast<std::int32_t>(i * 77) - 1000;
+    jv[at] = 0x7F800000;
+    EXPECT_EQ(simd::reduce_max(simd::load<A>(jv)), 0x7F800000) << at;
+    jv[at] = -5;
+    EXPECT_EQ(simd::reduce_max(simd::load<A>(jv)), -5) << at;
+  }
   // NaN propagates through the sum
   float withnan[L];
   for (auto& x : withnan) x = 1.0f;

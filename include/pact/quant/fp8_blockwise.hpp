@@ -25,6 +25,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <limits>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -85,28 +87,72 @@ inline void group_scale(float amax, float& scale, float& inv) noexcept {
   inv = amax > 0.0f ? fmax / amax : 0.0f;
 }
 
+/// One full 1x128 group, read once: its fp8_group / L vectors stay in registers (8 on
+/// AVX-512) for the amax and the codes, and |x| is taken on the bit patterns, whose int32
+/// maximum is both amax and the finiteness test (NaN and Inf patterns sort above every
+/// finite one). Same rule and bits as amax_span + encode_span (the finite case; a group
+/// with NaN/Inf only reports it, its codes are not used). Returns false on NaN/Inf.
+template <class A, class Fp8>
+PACT_ALWAYS_INLINE bool quantize_group_1x128(const float* xg, float& scale, Fp8* out) noexcept {
+  using VI = simd::vec<std::int32_t, A>;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  constexpr int NV = static_cast<int>(fp8_group / L);
+  static_assert(fp8_group % L == 0, "a group is a whole number of vectors");
+  simd::vec<float, A> v[NV];
+  VI m = simd::zero<std::int32_t, A>();
+  const VI magnitude = simd::broadcast<A>(std::int32_t{0x7FFFFFFF});
+#pragma GCC unroll 16
+  for (int i = 0; i < NV; ++i) {
+    v[i] = simd::load<A>(xg + i * L);
+    m = simd::max(m, simd::bitcast<std::int32_t>(v[i]) & magnitude);
+  }
+  const std::int32_t amax_bits = simd::reduce_max(m);
+  if (amax_bits >= 0x7F800000) [[unlikely]] return false;
+  const float amax = std::bit_cast<float>(amax_bits);
+  float inv;
+  group_scale<Fp8>(amax, scale, inv);
+  if (!(inv <= 3.402823466e+38f)) [[unlikely]] {  // tiny amax: divide instead
+    encode_span<A>(xg, fp8_group, scale, inv, out);
+    return true;
+  }
+  auto* o = reinterpret_cast<std::uint8_t*>(out);
+  const auto vinv = simd::broadcast<A>(inv);
+#pragma GCC unroll 16
+  for (int i = 0; i < NV; ++i) simd::store_i32_to_u8(o + i * L, detail::fp8_encode_lanes<Fp8, A, true>(v[i] * vinv));
+  return true;
+}
+
 /// Rows [r0, r1) of the 1x128 activation quantization. Returns false on NaN/Inf input.
+/// The rows are walked as quant_detail::gemv_streams spread streams (one group of each in
+/// turn, for_each_in_streams), each prefetched ahead: one sequential stream stalls at every
+/// 4 KiB page boundary on the Intel VM (docs/quant.md).
 template <class A, class Fp8>
 bool quantize_rows_1x128(const float* x, std::size_t ld, std::size_t cols, std::size_t r0,
                          std::size_t r1, Fp8* q, float* scales) noexcept {
   auto finite_acc = simd::zero<float, A>();
+  bool finite = true;
   const std::size_t groups = (cols + fp8_group - 1) / fp8_group;
-  for (std::size_t r = r0; r < r1; ++r) {
-    for (std::size_t g = 0; g < groups; ++g) {
-      const std::size_t c0 = g * fp8_group;
-      const std::size_t n = std::min(fp8_group, cols - c0);
-      const float* xg = x + r * ld + c0;
-      // One sequential stream: prefetch it ahead (as the Q8_0 quantizer, ggml_simd.hpp).
-      for (std::size_t e = 0; e < fp8_group * sizeof(float); e += 64)
-        simd::prefetch_l1(reinterpret_cast<const char*>(xg) + e + quant_detail::gemv_prefetch_bytes);
-      const float amax = amax_span<A>(xg, n, finite_acc);
-      float scale, inv;
-      group_scale<Fp8>(amax, scale, inv);
-      scales[r * groups + g] = scale;
-      encode_span<A>(xg, n, scale, inv, q + r * cols + c0);
+  auto group = [&](std::size_t r, std::size_t g) PACT_ALWAYS_INLINE_LAMBDA {
+    const std::size_t c0 = g * fp8_group;
+    const std::size_t n = std::min(fp8_group, cols - c0);
+    const float* xg = x + r * ld + c0;
+    for (std::size_t e = 0; e < fp8_group * sizeof(float); e += 64)
+      simd::prefetch_l1(reinterpret_cast<const char*>(xg) + e + quant_detail::quantize_prefetch_bytes);
+    if (n == fp8_group) {
+      finite &= quantize_group_1x128<A>(xg, scales[r * groups + g], q + r * cols + c0);
+      return;
     }
-  }
-  return simd::reduce_add(finite_acc) == 0.0f;
+    const float amax = amax_span<A>(xg, n, finite_acc);
+    float scale, inv;
+    group_scale<Fp8>(amax, scale, inv);
+    scales[r * groups + g] = scale;
+    encode_span<A>(xg, n, scale, inv, q + r * cols + c0);
+  };
+  quant_detail::for_each_in_streams(static_cast<index_t>(r0), static_cast<index_t>(r1), [&](auto streams, const index_t* rows) {
+    for (std::size_t g = 0; g < groups; ++g)
+      for (int s = 0; s < streams; ++s) group(static_cast<std::size_t>(rows[s]), g);
+  });
+  return finite && simd::reduce_add(finite_acc) == 0.0f;
 }
 
 /// Block row br (rows [128 br, 128 br + 128)) of the 128x128 weight quantization.

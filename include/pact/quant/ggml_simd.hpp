@@ -128,21 +128,20 @@ PACT_ALWAYS_INLINE void quantize_q8_0_block(const float* xb, float id, block_q8_
 /// Blocks are handled in chunks of one register's worth (L blocks): the per-block scale
 /// arithmetic (two divisions and the fp16 conversion) then runs as vector ops, once per
 /// chunk, instead of as scalar code per block. Same IEEE operations, so the same bits.
+/// The chunks are walked as quant_detail::gemv_streams spread streams (for_each_in_streams),
+/// each prefetched ahead, for the reason the GEMVs are: one stream stalls at every 4 KiB
+/// page boundary (Q8_0 of 512 MiB on the Intel VM: see docs/quant.md).
 template <class A>
 bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexcept {
   using namespace detail;
   constexpr std::size_t L = simd::lanes<float, A>;
   vf<A> finite_acc = simd::zero<float, A>();
-  std::size_t b = 0;
-  for (; b + L <= n_blocks; b += L) {
+  auto chunk = [&](std::size_t b) PACT_ALWAYS_INLINE_LAMBDA {
     alignas(64) float ids[L];
     alignas(64) std::uint16_t dbits[L];
     vf<A> m[L];
     for (std::size_t i = 0; i < L; ++i) {
-      // The input is one sequential stream: prefetch it quant_detail::gemv_prefetch_bytes
-      // ahead (Q8_0 of 512 MiB on the Intel VM: 8.4 -> 12 GB/s; the hardware prefetcher
-      // alone restarts at every 4 KiB page).
-      const char* ahead = reinterpret_cast<const char*>(x + 32 * (b + i)) + quant_detail::gemv_prefetch_bytes;
+      const char* ahead = reinterpret_cast<const char*>(x + 32 * (b + i)) + quant_detail::quantize_prefetch_bytes;
       simd::prefetch_l1(ahead);
       simd::prefetch_l1(ahead + 64);
       m[i] = block_abs_lanes<A, 32>(x + 32 * (b + i), finite_acc);
@@ -161,7 +160,12 @@ bool quantize_blocks(const float* x, block_q8_0* y, std::size_t n_blocks) noexce
       y[b + i].d = fp16::from_bits(dbits[i]);
       quantize_q8_0_block<A>(x + 32 * (b + i), ids[i], y[b + i]);
     }
-  }
+  };
+  const std::size_t chunks = n_blocks / L;
+  quant_detail::for_each_in_streams(0, static_cast<index_t>(chunks), [&](auto streams, const index_t* c) PACT_ALWAYS_INLINE_LAMBDA {
+    for (int s = 0; s < streams; ++s) chunk(static_cast<std::size_t>(c[s]) * L);
+  });
+  std::size_t b = chunks * L;
   for (; b < n_blocks; ++b) {
     const float* xb = x + 32 * b;
     const float amax = block_amax<A, 32>(xb, finite_acc);

@@ -126,6 +126,8 @@ template <class T, class A, class V>
 PACT_ALWAYS_INLINE T reduce_max(const V& v, requires_arch<avx512>) noexcept {
   if constexpr (std::is_same_v<T, float>) {
     return _mm512_reduce_max_ps(v);
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return _mm512_reduce_max_epi32(v);
   } else {
     return reduce_max<T, A>(v, generic{});
   }

@@ -35,8 +35,9 @@ struct fp8_format<fp8_e5m2> {
   static std::uint8_t encode(float v) noexcept { return float_to_fp8_e5m2_bits(v, fp8_overflow::saturate); }
 };
 
-/// FP8 codes of the lanes of v, as int32 lanes in [0, 255].
-template <class Fp8, class A>
+/// FP8 codes of the lanes of v, as int32 lanes in [0, 255]. Finite = true promises no NaN
+/// lane (callers that reject NaN/Inf input anyway), which drops the NaN code selection.
+template <class Fp8, class A, bool Finite = false>
 PACT_ALWAYS_INLINE simd::vec<std::int32_t, A> fp8_encode_lanes(const simd::vec<float, A>& v) noexcept {
   using F = fp8_format<Fp8>;
   using VI = simd::vec<std::int32_t, A>;
@@ -55,7 +56,7 @@ PACT_ALWAYS_INLINE simd::vec<std::int32_t, A> fp8_encode_lanes(const simd::vec<f
   const auto is_sub = simd::cmp_lt(a, simd::broadcast<A>(min_normal));
   // Select in the float domain (codes are small integers, exact as floats).
   auto code = simd::select(is_sub, sub, simd::to_float(simd::min(normal, simd::broadcast<A>(F::max_code))));
-  code = simd::select(simd::is_nan(v), simd::broadcast<A>(static_cast<float>(F::nan_code)), code);
+  if constexpr (!Finite) code = simd::select(simd::is_nan(v), simd::broadcast<A>(static_cast<float>(F::nan_code)), code);
   const VI sign = (simd::bitcast<std::int32_t>(v) >> 24) & simd::broadcast<A>(std::int32_t{0x80});
   return simd::to_int32(code) | sign;
 }
