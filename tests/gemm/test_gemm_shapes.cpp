@@ -82,7 +82,10 @@ TEST(Gemm, AllLayoutsAndLeadingDimensions) {
     for (int lb = 0; lb < 3; ++lb)
       for (int lc = 0; lc < 3; ++lc)
         for (pact::index_t pad : {0, 1, 7})
-          for (auto [M, N, K] : {std::tuple<int, int, int>{1, 33, 20}, {17, 1, 9}, {37, 41, 29}, {130, 70, 300}})
+          // {16, 16, 10}, {12, 9, 7}: the direct path's 16-row tiles (full and short);
+          // {22, 30, 5}: a row tile plus an 8-row tail tile.
+          for (auto [M, N, K] : {std::tuple<int, int, int>{1, 33, 20}, {17, 1, 9}, {37, 41, 29}, {130, 70, 300}, {16, 16, 10},
+                                 {12, 9, 7}, {22, 30, 5}})
             run_case<pact::default_gemm_policy_t<float>>(M, N, K, la, lb, lc, pad, 1.0, 0.0,
                                                          static_cast<std::uint32_t>(la * 9 + lb * 3 + lc));
 }

@@ -145,6 +145,13 @@ PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a,
   for (int i = 0; i < MR; ++i) a_row[i] = a + (FullRows ? i : std::min(i, m - 1)) * a_rs;
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) valid[v] = Full ? L : std::clamp(n - v * L, 0, L);
+  // Full rows: one base pointer per four rows, so a row is base + {0, 1, 2, 3} x a_rs,
+  // offsets x86 addressing forms from two index registers (a_rs and 3 a_rs). With a
+  // runtime a_rs, a product i x a_rs per row took a register each and spilled (16 rows: 5
+  // reloads per k step).
+  const T* a_quad[(MR + 3) / 4];
+#pragma GCC unroll 8
+  for (int q = 0; q < (MR + 3) / 4; ++q) a_quad[q] = a + 4 * q * a_rs;
   // Accumulate in a local copy: the tile is reached through a reference that g++ cannot
   // prove distinct from A's rows, and would otherwise store it back on every k step.
   register_tile<A, T, MR, NV> acc = tile;
@@ -163,7 +170,7 @@ PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a,
       // Full rows index A from its one base pointer: with a compile-time a_rs (gemm_fixed)
       // every row is an immediate offset, where the table of MR row pointers took MR
       // registers and spilled (a reload per FMA at MR = 16).
-      const V ai = simd::broadcast<A>(FullRows ? a[i * a_rs + k * a_cs] : a_row[i][k * a_cs]);
+      const V ai = simd::broadcast<A>(FullRows ? a_quad[i / 4][(i % 4) * a_rs + k * a_cs] : a_row[i][k * a_cs]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc.acc[i][v] = simd::fma(ai, bv[v], acc.acc[i][v]);
     }
