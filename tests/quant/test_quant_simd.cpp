@@ -236,6 +236,26 @@ TYPED_TEST(QuantSimd, Fp8EncodeLanesEqualsScalarEncoderExhaustively) {
   }
 }
 
+TYPED_TEST(QuantSimd, Store4NarrowsFourVectorsInOrder) {
+  using A = TypeParam;
+  constexpr std::size_t L = pact::simd::lanes<std::int32_t, A>;
+  alignas(64) std::int32_t v[4][64];
+  const std::int32_t specials[] = {-100000, -32769, -32768, -129, -1, 0, 1, 127, 128, 255, 256, 32767, 32768, 65535, 65536, 100000};
+  for (int round = 0; round < 8; ++round) {
+    for (std::size_t q = 0; q < 4; ++q)
+      for (std::size_t i = 0; i < L; ++i)
+        v[q][i] = round == 0 ? specials[(q * L + i) % 16] : static_cast<std::int32_t>((q * L + i) * 37 + round * 11) % 600 - 150;
+    std::uint8_t out[4 * 64 + 1];
+    out[4 * L] = 0x5A;  // guard: exactly 4 L bytes written
+    pact::simd::store4_i32_to_u8(out, pact::simd::load<A>(v[0]), pact::simd::load<A>(v[1]), pact::simd::load<A>(v[2]),
+                                 pact::simd::load<A>(v[3]));
+    for (std::size_t q = 0; q < 4; ++q)
+      for (std::size_t i = 0; i < L; ++i)
+        ASSERT_EQ(out[q * L + i], static_cast<std::uint8_t>(std::clamp(v[q][i], 0, 255))) << A::name << " " << q << "," << i;
+    ASSERT_EQ(out[4 * L], 0x5A);
+  }
+}
+
 TYPED_TEST(QuantSimd, ByteConversionOps) {
   using A = TypeParam;
   constexpr std::size_t L = pact::simd::lanes<std::int32_t, A>;

@@ -117,8 +117,14 @@ PACT_ALWAYS_INLINE bool quantize_group_1x128(const float* xg, float& scale, Fp8*
   }
   auto* o = reinterpret_cast<std::uint8_t*>(out);
   const auto vinv = simd::broadcast<A>(inv);
+  auto code = [&](int i) PACT_ALWAYS_INLINE_LAMBDA { return detail::fp8_encode_lanes<Fp8, A, true>(v[i] * vinv); };
+  if constexpr (NV % 4 == 0) {
 #pragma GCC unroll 16
-  for (int i = 0; i < NV; ++i) simd::store_i32_to_u8(o + i * L, detail::fp8_encode_lanes<Fp8, A, true>(v[i] * vinv));
+    for (int i = 0; i < NV; i += 4) simd::store4_i32_to_u8(o + i * L, code(i), code(i + 1), code(i + 2), code(i + 3));
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; ++i) simd::store_i32_to_u8(o + i * L, code(i));
+  }
   return true;
 }
 

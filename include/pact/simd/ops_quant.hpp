@@ -6,6 +6,10 @@
 //   store_i32_to_i8(p, v)  int32 lanes -> int8, saturating to [-128, 127]; writes exactly
 //                          lanes<int32, A> bytes
 //   store_i32_to_u8(p, v)  int32 lanes -> uint8, saturating to [0, 255]
+//   store4_i32_to_u8(p, a, b, c, d)
+//                          four int32 vectors -> 4 x lanes uint8 (a's first), saturating;
+//                          on AVX-512 two packs, a lane permute and one 64-byte store
+//                          instead of four narrowing stores (two uops each)
 //   opaque(v)              returns v unchanged, but the optimizer cannot look through it:
 //                          a product passed through opaque() is rounded before any later
 //                          add, so g++'s -ffp-contract=fast cannot fuse it into an FMA (the
@@ -41,6 +45,18 @@ PACT_ALWAYS_INLINE void store_i32_to_bytes(Byte* p, const vec<std::int32_t, A>& 
   alignas(64) std::int32_t t[n];
   store_aligned(t, v);
   for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<Byte>(t[i] < lo ? lo : (t[i] > hi ? hi : t[i]));
+}
+
+// Four vectors: one narrowing store each on archs without a better form.
+template <class A>
+PACT_ALWAYS_INLINE void store4_i32_to_u8(std::uint8_t* p, const vec<std::int32_t, A>& a, const vec<std::int32_t, A>& b,
+                                         const vec<std::int32_t, A>& c, const vec<std::int32_t, A>& d,
+                                         requires_arch<generic>) noexcept {
+  constexpr std::size_t n = lanes<std::int32_t, A>;
+  store_i32_to_bytes<A>(p, a, A{});
+  store_i32_to_bytes<A>(p + n, b, A{});
+  store_i32_to_bytes<A>(p + 2 * n, c, A{});
+  store_i32_to_bytes<A>(p + 3 * n, d, A{});
 }
 
 #if defined(PACT_HAS_XSIMD) && defined(__SSE2__)
@@ -98,6 +114,19 @@ PACT_ALWAYS_INLINE void store_i32_to_bytes(Byte* p, const vec<std::int32_t, A>& 
   } else {
     _mm512_mask_cvtusepi32_storeu_epi8(p, __mmask16(0xFFFF), _mm512_max_epi32(x, _mm512_setzero_si512()));
   }
+}
+template <class A>
+PACT_ALWAYS_INLINE void store4_i32_to_u8(std::uint8_t* p, const vec<std::int32_t, A>& a, const vec<std::int32_t, A>& b,
+                                         const vec<std::int32_t, A>& c, const vec<std::int32_t, A>& d,
+                                         requires_arch<avx512>) noexcept {
+  // Signed saturation to int16 first (|v| > 32767 stays out of range, so the unsigned
+  // byte saturation below still clamps it), then to uint8. Both packs work per 128-bit
+  // lane: lane l holds a, b, c, d's dwords 4l .. 4l + 3 as four 4-byte groups, which the
+  // permute puts back in order.
+  const __m512i ab = _mm512_packs_epi32(a, b), cd = _mm512_packs_epi32(c, d);
+  const __m512i bytes = _mm512_packus_epi16(ab, cd);
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  _mm512_storeu_si512(p, _mm512_permutexvar_epi32(order, bytes));
 }
 #endif
 
@@ -171,6 +200,17 @@ struct store_i32_to_u8_fn {
   }
 };
 inline constexpr store_i32_to_u8_fn store_i32_to_u8{};
+
+/// Four int32 vectors -> 4 x lanes<int32, A> uint8 values at p (a's lanes first), saturating.
+struct store4_i32_to_u8_fn {
+  template <class V>
+  PACT_ALWAYS_INLINE void operator()(std::uint8_t* p, const V& a, const V& b, const V& c, const V& d) const noexcept {
+    using A = arch_of<V>;
+    static_assert(std::is_same_v<V, vec<std::int32_t, A>>, "store4_i32_to_u8 takes int32 lanes");
+    detail::store4_i32_to_u8<A>(p, a, b, c, d, A{});
+  }
+};
+inline constexpr store4_i32_to_u8_fn store4_i32_to_u8{};
 
 /// v, hidden from the optimizer (see the top of the file).
 struct opaque_fn {
