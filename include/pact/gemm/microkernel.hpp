@@ -167,9 +167,9 @@ PACT_ALWAYS_INLINE void microkernel_direct(index_t kc, const T* PACT_RESTRICT a,
     }
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      // Full rows index A from its one base pointer: with a compile-time a_rs (gemm_fixed)
-      // every row is an immediate offset, where the table of MR row pointers took MR
-      // registers and spilled (a reload per FMA at MR = 16).
+      // Full rows index A from the quad base pointers (see a_quad): with a compile-time
+      // a_rs (gemm_fixed) every row is an immediate offset, where the table of MR row
+      // pointers took MR registers and spilled (a reload per FMA at MR = 16).
       const V ai = simd::broadcast<A>(FullRows ? a_quad[i / 4][(i % 4) * a_rs + k * a_cs] : a_row[i][k * a_cs]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc.acc[i][v] = simd::fma(ai, bv[v], acc.acc[i][v]);

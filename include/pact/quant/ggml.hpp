@@ -56,8 +56,8 @@ template <class Block>
 std::size_t blocks_per_task(std::size_t n_blocks, int threads) noexcept {
   constexpr std::size_t lo = std::max<std::size_t>(1, 16384 / Block::elems);
   constexpr std::size_t hi = std::max<std::size_t>(1, 524288 / Block::elems);
-  const std::size_t share = (n_blocks + static_cast<std::size_t>(std::max(1, threads)) - 1) / static_cast<std::size_t>(std::max(1, threads));
-  return std::clamp(share, lo, hi);
+  const auto t = static_cast<std::size_t>(std::max(1, threads));
+  return std::clamp((n_blocks + t - 1) / t, lo, hi);
 }
 
 inline bool all_finite_scalar(const float* x, std::size_t n) noexcept {
