@@ -3,7 +3,8 @@
 //   sgemm per head, when PACT_BENCH_HAVE_OPENBLAS).
 //   counters: GFLOPS = 4 * Sq * Skv * d per query head (halved for causal) and pct_peak of the
 //   measured FMA peak; decode cases add GBps (K/V bytes read) and pct_bw of measured DRAM read.
-// Decode caches are rotated across enough copies to exceed the L3, so every call reads cold KV.
+// Decode caches are rotated across enough copies to exceed the L3, so every call reads cold KV
+// (except decode_hot_*, which reuse one 1k-token cache, 4-16 MiB, to time the compute alone).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -155,9 +156,10 @@ struct decode_case {
   kv_dtype dtype;
   bool int8_query = false;  ///< attention_params::int8_query (int8 caches)
   bool int8_probs = false;  ///< attention_params::int8_probs (int8 caches)
+  bool hot = false;         ///< one cache reused (L3-resident at 1k tokens): the compute alone
   std::string name() const {
-    return std::string("decode_kv") + std::to_string(kv_len) + "_" + dtype_name(dtype) + (int8_query ? "_int8_query" : "") +
-           (int8_probs ? "_int8_probs" : "");
+    return std::string(hot ? "decode_hot_kv" : "decode_kv") + std::to_string(kv_len) + "_" + dtype_name(dtype) +
+           (int8_query ? "_int8_query" : "") + (int8_probs ? "_int8_probs" : "");
   }
 };
 
@@ -178,14 +180,14 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   }
   const double kv_bytes = 2.0 * static_cast<double>(n) * bytes_per;
   // Enough copies to cycle through > 96 MiB so the 35 MiB L3 never holds the next one.
-  const std::size_t copies = std::max<std::size_t>(2, static_cast<std::size_t>(96.0 * (1 << 20) / kv_bytes) + 1);
+  const std::size_t copies = c.hot ? 1 : std::max<std::size_t>(2, static_cast<std::size_t>(96.0 * (1 << 20) / kv_bytes) + 1);
   const auto src = random_floats(n, 7);
   const auto q = random_floats(static_cast<std::size_t>(c.hq * c.d), 1);
   std::vector<float> o(q.size());
   pact::tensor_view<const float, 4> qv(q.data(), {1, 1, c.hq, c.d});
   pact::tensor_view<float, 4> ov(o.data(), {1, 1, c.hq, c.d});
   pact::attention_params p;
-  p.kv_splits = 2 * threads;
+  p.kv_splits = c.hot ? threads : 2 * threads;
   p.int8_query = c.int8_query;
   p.int8_probs = c.int8_probs;
   pact::thread_pool pool(threads);
@@ -245,8 +247,9 @@ void bench_decode_pact(benchmark::State& state, decode_case c, int threads) {
   const double flops = 4.0 * static_cast<double>(c.kv_len * c.d * c.hq);
   set_counters<pact::thread_pool>(state, flops, threads);
   state.counters["GBps"] = benchmark::Counter(kv_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["pct_bw"] = benchmark::Counter(kv_bytes * 1e-9 * 100.0 / pact_bench::dram_read_gbps(threads),
-                                                benchmark::Counter::kIsIterationInvariantRate);
+  if (!c.hot)  // a hot cache is not read from DRAM
+    state.counters["pct_bw"] = benchmark::Counter(kv_bytes * 1e-9 * 100.0 / pact_bench::dram_read_gbps(threads),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // ---- decode over a paged cache (block size 16, blocks shuffled through the pool) ----------
@@ -459,6 +462,11 @@ void register_all() {
               });
       }
     const std::string t = "/threads:" + std::to_string(threads);
+    // Hot caches: the decode kernel's compute, without the memory walk (docs/attention.md).
+    for (const decode_case& hc : {decode_case{1024, 128, 32, 8, kv_dtype::f32, false, false, true},
+                                  decode_case{1024, 128, 32, 8, kv_dtype::bf16, false, false, true},
+                                  decode_case{1024, 128, 32, 8, kv_dtype::int8, true, true, true}})
+      reg("attention/pact/" + hc.name() + t, [hc, threads](benchmark::State& st) { bench_decode_pact(st, hc, threads); });
     reg("attention/pact/decode_paged_kv16384_f32" + t, [threads](benchmark::State& st) { bench_decode_paged<float>(st, 16384, threads); });
     reg("attention/pact/decode_paged_kv16384_bf16" + t, [threads](benchmark::State& st) { bench_decode_paged<pact::bf16>(st, 16384, threads); });
     reg("attention/pact/decode_paged_kv16384_int8" + t, [threads](benchmark::State& st) { bench_decode_paged<std::int8_t>(st, 16384, threads); });
