@@ -327,7 +327,8 @@ struct decode_runner {
     if constexpr (v_scaled) v_token_scales = !vs.scale_per_head();
 
     // scratch: q [rows_all][dpl], o [rows_all][dpl], m, l, qpos, lo, hi, slope [rows_all],
-    // s [R][lds], k/v tile of one head [bkv][dpl], alpha [R], k/v token scales [kv_heads][lds]
+    // s [R][lds], k/v tile of one head [bkv][dpl], alpha and row sums [R] (room for
+    // round_up(R, L)), k/v token scales [kv_heads][lds]
     // int8_query over int8 K codes: q rows as int8 (+ 128) with one scale each, the tile's
     // K codes of one head, and the per-key -128 * sum(k) correction lanes.
     constexpr bool int8_codes = requires(const KS& k) { k.code_row(index_t{}, index_t{}, index_t{}); };
@@ -345,7 +346,8 @@ struct decode_runner {
     const index_t i8_floats =
         use_i8 ? 16 + round_up(rows_all, L) + bkv * L + ceil_div(bkv * p.dim, index_t{4}) + ceil_div(rows_all * p.dim, index_t{4})
                : 0;
-    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * bkv * dpl + R + 2 * p.hkv * lds + L + i8_floats + pv8_floats;
+    const index_t RL = round_up(R, L);
+    const index_t need = 2 * rows_all * dpl + 6 * rows_all + R * lds + 2 * bkv * dpl + 2 * RL + 2 * p.hkv * lds + L + i8_floats + pv8_floats;
     auto& scratch = thread_scratch();
     scratch.reserve_discard(static_cast<std::size_t>(need));
     float* qbuf = scratch.data();
@@ -360,7 +362,8 @@ struct decode_runner {
     float* kbuf = s + R * lds;
     float* vbuf = kbuf + bkv * dpl;
     float* alpha = vbuf + bkv * dpl;
-    float* kscale = alpha + R;
+    float* row_sum = alpha + RL;
+    float* kscale = row_sum + RL;
     float* vscale = kscale + p.hkv * lds;
     // int8_query buffers (64-byte aligned: the corrections are loaded as whole vectors).
     float* i8_base = vscale + p.hkv * lds;
@@ -550,11 +553,17 @@ struct decode_runner {
               }
             simd::store(sr + j, e);
           }
-          const float a = std::exp(m_old - m_use);
-          alpha[r] = a;
-          l[row] = l[row] * a + simd::reduce_add(sum);
+          alpha[r] = m_old - m_use;  // exponentiated for all rows at once below
+          row_sum[r] = simd::reduce_add(sum);
           m[row] = m_new;
         }
+        // One vector exp for the rows' rescale factors instead of a libm call per row and
+        // tile, around which GCC spilled the live vector registers.
+        for (index_t r = 0; r < R; r += L) {
+          const auto cnt = static_cast<std::size_t>(std::min(L, R - r));
+          simd::store_partial(alpha + r, simd::exp(simd::load_partial<A>(alpha + r, cnt)), cnt);
+        }
+        for (index_t r = 0; r < R; ++r) l[row0 + r] = l[row0 + r] * alpha[r] + row_sum[r];
         if (use_pv8) {
           quantize_weights(s, lds, n, R, p8, lds, pscale);
           const index_t nq = ceil_div(n, index_t{4});
