@@ -69,16 +69,19 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
         // A sliver (MR rows x KB blocks, ~3.5 KiB) in L1 while the B slivers of an NC block
         // (~290 KiB) are reused from L2; Y is then walked row-sequentially (prefetch-friendly).
         // The NC block the loop visits next is prefetched into L2 in equal parts across this
-        // block's microkernel calls: without it the first row tile of every block waited on
-        // memory and the others ran from L2, so at M <= 32 the time was the sum of the
-        // memory stream and the arithmetic instead of the larger of the two.
+        // block's microkernel calls, a few lines per pair of k blocks: without it the first
+        // row tile of every block waited on memory and the others ran from L2, so at M <= 32
+        // the time was the sum of the memory stream and the arithmetic instead of the larger
+        // of the two; one burst per call instead stalled the core on its fill buffers (M = 8
+        // 1.2x and Q4_K M = 32 1.1x slower than the spread requests).
         const index_t row_tiles = quant_detail::qgemm_row_tiles<MR>(mc);
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
           const index_t je = std::min(s_end, jb + G::NCS);
           const quant_detail::qgemm_next_block nextb =
               quant_detail::qgemm_next_after(je, s_begin, s_end, ic + G::MC < row_end, b0, kb, nb, G::KB, G::NCS);
           simd::prefetch_stream next_block(W.record(nextb.s_begin, nextb.b), nextb.s_end - nextb.s_begin,
-                                           nextb.kb * G::record_bytes(mins), nb * G::record_bytes(mins), row_tiles * (je - jb));
+                                           nextb.kb * G::record_bytes(mins), nb * G::record_bytes(mins),
+                                           row_tiles * (je - jb) * quant_detail::ceil_div(kb, index_t{2}));
           for (index_t tile = 0; tile < row_tiles; ++tile) {
             const index_t ir = quant_detail::qgemm_row_tile_begin<MR>(mc, tile);
             const int m = static_cast<int>(quant_detail::qgemm_row_tile_begin<MR>(mc, tile + 1) - ir);
@@ -90,7 +93,6 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
               const index_t j0 = s * NR;
               const int n = static_cast<int>(std::min<index_t>(NR, N - j0));
               const std::uint8_t* rec = W.record(s, b0);
-              next_block.step();
               auto run = [&]<int Rows>() {
                 VF f[Rows][2];
                 for (int i = 0; i < Rows; ++i) {
@@ -102,7 +104,7 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
                                                : simd::load_partial<A>(yrow + v * L, static_cast<std::size_t>(nv));
                   }
                 }
-                quant_detail::qgemm_microkernel<A, Rows, MR, mins>(kb, aw, as, ac, rec, f, ax);
+                quant_detail::qgemm_microkernel<A, Rows, MR, mins>(kb, aw, as, ac, rec, f, ax, &next_block);
                 for (int i = 0; i < Rows; ++i) {
                   float* yrow = Y.data() + (ic + ir + i) * Y.ld() + j0;
                   for (int v = 0; v < 2; ++v) {

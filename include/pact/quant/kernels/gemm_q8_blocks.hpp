@@ -170,12 +170,14 @@ struct qgemm_task_grid {
   }
 };
 
-/// Int32 tile, then f32 tile: the microkernel over kb blocks for Rows <= MR rows.
+/// Int32 tile, then f32 tile: the microkernel over kb blocks for Rows <= MR rows. `ahead`,
+/// when given, steps once per pair of blocks (ceil(kb / 2) steps per call).
 template <class A, int Rows, int SliverRows, bool Mins = false>
 PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_RESTRICT a, const float* PACT_RESTRICT da,
                                           const std::int32_t* PACT_RESTRICT comp, const std::uint8_t* PACT_RESTRICT rec,
                                           simd::vec<float, A> (&facc)[Rows][2],
-                                          [[maybe_unused]] const float* PACT_RESTRICT xsum = nullptr) noexcept {
+                                          [[maybe_unused]] const float* PACT_RESTRICT xsum = nullptr,
+                                          simd::prefetch_stream* ahead = nullptr) noexcept {
   using G = qgemm_geometry<A>;
   using VI = simd::vec<std::int32_t, A>;
   using VF = simd::vec<float, A>;
@@ -186,6 +188,7 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
   for (int i = 0; i < Rows; ++i)
     for (int v = 0; v < 2; ++v) f[i][v] = facc[i][v];
   for (index_t b = 0; b < kb; ++b) {
+    if (ahead && b % 2 == 0) ahead->step();
     const std::uint8_t* wq = rec + b * G::record_bytes(Mins);
     const float* dw = reinterpret_cast<const float*>(wq + 32 * NR);
     VI acc[Rows][2];

@@ -17,7 +17,9 @@
 // outputs and block here plus the products. Per block the tiles compute only 32 k deep
 // and store 2 KiB of sums, so they stay far from their peak. Two pairs of C tiles
 // alternate between blocks; scaling each block two blocks later (a ring of sum buffers),
-// or one 16-column half per pass with four blocks in flight, measured no faster.
+// or one 16-column half per pass with four blocks in flight, measured no faster. The next L2
+// block of weights is requested a few lines per pair of blocks (stop 27): at M = 32, one
+// burst per kernel call had stalled the core on its fill buffers (M = 32 1.25-1.3x faster).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -70,10 +72,12 @@ void qgemm_amx_pack_a(const XBlock* x, index_t nb, index_t i0, index_t mc, index
 }
 
 /// f[16][32] += blocks [0, kb) of one 16-row tile (codes / dx / comp of the tile, per block
-/// 16 rows) times one sliver's records.
+/// 16 rows) times one sliver's records; `ahead` steps once per pair of blocks (ceil(kb / 2)
+/// steps per call).
 template <class A>
 PACT_ALWAYS_INLINE void qgemm_amx_kernel(index_t kb, const std::int8_t* codes, const float* dx, const std::int32_t* comp,
-                                         const std::uint8_t* rec, index_t record_bytes, float* PACT_RESTRICT f) noexcept {
+                                         const std::uint8_t* rec, index_t record_bytes, float* PACT_RESTRICT f,
+                                         simd::prefetch_stream& ahead) noexcept {
   using VF = simd::vec<float, A>;
   using VI = simd::vec<std::int32_t, A>;
   alignas(64) std::int32_t c[4][16 * 16];
@@ -106,12 +110,14 @@ PACT_ALWAYS_INLINE void qgemm_amx_kernel(index_t kb, const std::int8_t* codes, c
   };
   index_t b = 0;
   for (; b + 2 <= kb; b += 2) {
+    ahead.step();
     products.template operator()<0>(b);
     products.template operator()<1>(b + 1);
     scale.template operator()<0>(b);
     scale.template operator()<1>(b + 1);
   }
   if (b < kb) {
+    ahead.step();
     products.template operator()<0>(b);
     scale.template operator()<0>(b);
   }
@@ -158,8 +164,11 @@ void qgemm_amx(const XBlock* X, index_t M, const quant::packed_q_weights<Block>&
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
           const index_t je = std::min(s_end, jb + G::NCS);
           const qgemm_next_block nextb = qgemm_next_after(je, s_begin, s_end, ic + G::MC < row_end, b0, kb, nb, G::KB, G::NCS);
+          // Requested a few lines per pair of blocks, between the tile products: one burst
+          // per kernel call (1/32 of a 576 KiB block at M = 32) filled the core's fill
+          // buffers and stalled it (18% of the samples at M = 32; see the cost note above).
           simd::prefetch_stream next_block(W.record(nextb.s_begin, nextb.b), nextb.s_end - nextb.s_begin, nextb.kb * record_bytes,
-                                           nb * record_bytes, row_tiles * (je - jb));
+                                           nb * record_bytes, row_tiles * (je - jb) * ceil_div(kb, index_t{2}));
           for (index_t tile = 0; tile < row_tiles; ++tile) {
             const index_t ir = tile * MR;
             const index_t m = std::min<index_t>(MR, mc - ir);
@@ -169,7 +178,6 @@ void qgemm_amx(const XBlock* X, index_t M, const quant::packed_q_weights<Block>&
             for (index_t s = jb; s < je; ++s) {
               const index_t j0 = s * NR;
               const index_t n = std::min<index_t>(NR, N - j0);
-              next_block.step();
               float* f = facc.data();
               for (index_t i = 0; i < MR; ++i)
                 for (index_t v = 0; v < 2; ++v) {
@@ -180,7 +188,7 @@ void qgemm_amx(const XBlock* X, index_t M, const quant::packed_q_weights<Block>&
                                                           : simd::load_partial<A>(yrow, static_cast<std::size_t>(nv));
                   simd::store_aligned(f + i * NR + v * 16, y);
                 }
-              qgemm_amx_kernel<A>(kb, tc, ts, tcomp, W.record(s, b0), record_bytes, f);
+              qgemm_amx_kernel<A>(kb, tc, ts, tcomp, W.record(s, b0), record_bytes, f, next_block);
               for (index_t i = 0; i < m; ++i)
                 for (index_t v = 0; v < 2; ++v) {
                   const index_t nv = std::clamp<index_t>(n - v * 16, 0, 16);
