@@ -106,14 +106,17 @@ PACT_ALWAYS_INLINE void pack_b_int8_group(byte_ref<std::int8_t> b, index_t K, in
 }
 
 /// Packs B slivers [s_begin, s_end) of the k-block [pc, pc + kc) into `dst` (block base).
-/// Walks 8 slivers (256 columns on AVX-512) down all k-groups at a time: each row of a
-/// row-major B is then read in whole cache lines (8 x 32 bytes) and the 8 output slivers
-/// are written as sequential streams (one sliver at a time read 32 bytes per row).
+/// Walks a page worth of slivers (4 KiB of each row of a row-major B: 128 slivers of 32
+/// columns) down all k-groups at a time, so every row is read in one sequential run that
+/// stays within a page, and the slivers are written as parallel sequential streams. With
+/// 8 slivers (256 bytes of a row) per walk, each step down the k-groups touched 4 new
+/// pages (one per row) for 1 KiB of output: a 4096 x 4096 B took 4.8-4.9 ms to pack on
+/// the Intel AMX VM (L3-resident), 2.8 ms with the page-wide walk.
 template <class A, int NR>
 void pack_b_int8_slivers(byte_ref<std::int8_t> b, index_t K, index_t N, index_t pc, index_t kc, index_t s_begin,
                          index_t s_end, index_t sliver_stride, std::int8_t* PACT_RESTRICT dst) noexcept {
   const index_t groups = ceil_div(kc, 4);
-  constexpr index_t sblock = 8;
+  constexpr index_t sblock = std::max<index_t>(8, 4096 / NR);
   for (index_t sb = s_begin; sb < s_end; sb += sblock) {
     const index_t se = std::min(s_end, sb + sblock);
     for (index_t g = 0; g < groups; ++g)
