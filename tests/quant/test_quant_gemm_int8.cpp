@@ -98,6 +98,10 @@ TYPED_TEST(Int8Gemm, LayoutsZeroPointsAndBlocking) {
   check_exact<P, std::int8_t>(3, 5 * P::nr + 2, 301, 0, true, true, rng);
   check_exact<default_policy<A>, std::uint8_t>(30, 70, 1030, 200, false, false, rng);  // K > default KC
   check_exact<default_policy<A>, std::int8_t>(1, 300, 600, 0, true, false, rng);      // decode shape
+  // Column-major B with K % 4 == 0 (the word-transposing pack): whole tiles of k-groups,
+  // a group tail, column tails and k-blocks crossed.
+  check_exact<P, std::uint8_t>(P::mr + 1, 3 * P::nr + 5, 4 * 64 + 12, 3, true, false, rng);
+  check_exact<default_policy<A>, std::int8_t>(17, 2 * default_policy<A>::nr + 9, 2 * default_policy<A>::kc + 68, 0, true, false, rng);
 }
 
 TYPED_TEST(Int8Gemm, ExtremeValuesStayExact) {

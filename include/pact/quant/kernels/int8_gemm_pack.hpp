@@ -19,6 +19,7 @@
 #include "pact/quant/kernels/int8_gemm_policy.hpp"
 #include "pact/simd/ops_int8.hpp"
 #include "pact/simd/ops_int8_pack.hpp"
+#include "pact/simd/ops_transpose.hpp"
 
 PACT_NAMESPACE_BEGIN
 namespace quant_detail {
@@ -116,6 +117,29 @@ template <class A, int NR>
 void pack_b_int8_slivers(byte_ref<std::int8_t> b, index_t K, index_t N, index_t pc, index_t kc, index_t s_begin,
                          index_t s_end, index_t sliver_stride, std::int8_t* PACT_RESTRICT dst) noexcept {
   const index_t groups = ceil_div(kc, 4);
+  constexpr index_t L = static_cast<index_t>(simd::lanes<float, A>);
+  if constexpr (L >= 8 && NR % L == 0) {  // AVX2 / AVX-512: the transpose below is intrinsics
+    if (b.rs == 1 && b.cs % 4 == 0) {
+      // Column-major B (weights stored N x K, a linear layer's W): column j is a run of K
+      // bytes. Per sliver, L 4-byte k-groups of its NR columns form an NR x L matrix of
+      // 32-bit words, which L x L word transposes turn into the sliver's L groups. Group by
+      // group, each 4-byte word came from another column (K bytes apart): 53 ms to pack a
+      // 4096 x 4096 W on the Intel AMX VM, against 5 ms for a row-major B.
+      for (index_t s = s_begin; s < s_end; ++s) {
+        const index_t j0 = s * NR;
+        const index_t n = std::min<index_t>(NR, N - j0);
+        std::int8_t* out = dst + s * sliver_stride;
+        index_t g = 0;
+        if (n == NR)
+          for (; g + L <= groups && pc + 4 * (g + L) <= K; g += L)
+            for (index_t c = 0; c < NR; c += L)
+              simd::transpose_tile<A>(reinterpret_cast<const float*>(b.p + (j0 + c) * b.cs + pc + 4 * g), b.cs / 4,
+                                      reinterpret_cast<float*>(out + g * NR * 4) + c, NR);
+        for (; g < groups; ++g) pack_b_int8_group<A, NR>(b, K, pc + 4 * g, j0, n, out + g * NR * 4);
+      }
+      return;
+    }
+  }
   constexpr index_t sblock = std::max<index_t>(8, 4096 / NR);
   for (index_t sb = s_begin; sb < s_end; sb += sblock) {
     const index_t se = std::min(s_end, sb + sblock);
