@@ -69,6 +69,16 @@ TYPED_TEST(GemmArch, OtherLoopOrderAndPrefetch) {
       }
 }
 
+TYPED_TEST(GemmArch, ColumnMajorB) {
+  // Column-major B through each arch's default policy: whole L x L transposed tiles of the
+  // B pack, a k tail, a short last sliver, and a k-block boundary crossed.
+  using A = TypeParam;
+  using D = pact::tuning::default_gemm_policy<A, float>;
+  for (pact::index_t N : {pact::index_t{D::nr}, pact::index_t{2 * D::nr + 5}})
+    for (pact::index_t K : {pact::index_t{16}, pact::index_t{37}, pact::index_t{D::kc + 21}})
+      run_case<D>(D::mr + 2, N, K, 0, 1, 0, 3, 1.0, 0.0, static_cast<std::uint32_t>(N + K));
+}
+
 TYPED_TEST(GemmArch, DoublePrecision) {
   using A = TypeParam;
   using P = pact::tuning::default_gemm_policy<A, double>;

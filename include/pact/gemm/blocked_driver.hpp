@@ -37,10 +37,10 @@ struct b_packer {
     const strided_ref<SB> blk{&b(pc, jc), b.rs, b.cs};
     const int tasks = static_cast<int>(std::min<index_t>(exec.num_threads(), slivers));
     if (tasks <= 1 || kc * nc < 32 * 1024) {
-      pack_b_slivers<P::nr>(blk, kc, nc, 0, slivers, dst);
+      pack_b_slivers<P::nr, typename P::arch>(blk, kc, nc, 0, slivers, dst);
     } else {
       exec.parallel_for(tasks, [&](index_t t) {
-        pack_b_slivers<P::nr>(blk, kc, nc, slivers * t / tasks, slivers * (t + 1) / tasks, dst);
+        pack_b_slivers<P::nr, typename P::arch>(blk, kc, nc, slivers * t / tasks, slivers * (t + 1) / tasks, dst);
       });
     }
     return dst;

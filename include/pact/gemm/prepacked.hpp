@@ -56,7 +56,7 @@ class packed_b {
     for (index_t pc = 0; pc < rows_; pc += policy::kc) {
       const index_t kc = std::min<index_t>(policy::kc, rows_ - pc);
       const gemm_detail::strided_ref<std::remove_cv_t<TB>> blk{&b(pc, 0), b.rs, b.cs};
-      gemm_detail::pack_b_slivers<NR>(blk, kc, cols_, 0, padded_cols_ / NR, data_.data() + pc * padded_cols_);
+      gemm_detail::pack_b_slivers<NR, typename policy::arch>(blk, kc, cols_, 0, padded_cols_ / NR, data_.data() + pc * padded_cols_);
     }
   }
 
