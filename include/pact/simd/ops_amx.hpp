@@ -56,6 +56,9 @@ inline void load_tile_config(const std::uint8_t (&rows)[8], const std::uint16_t 
     cfg.colsb[t] = colsb[t];
     cfg.rows[t] = rows[t];
   }
+  // g++ 12 does not see ldtilecfg read cfg: out of line (-O3) it dropped the stores of
+  // colsb and rows and loaded stack garbage (#GP). The barrier makes the stores happen.
+  __asm__ __volatile__("" : : "r"(&cfg) : "memory");
   _tile_loadconfig(&cfg);
 }
 }  // namespace detail
