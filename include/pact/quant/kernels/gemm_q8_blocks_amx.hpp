@@ -36,9 +36,13 @@ namespace quant_detail {
 struct qgemm_amx_geometry {
   static constexpr index_t MR = 16;   // rows per tile
   static constexpr index_t NR = 32;   // columns per sliver: two 16-column C tiles
-  static constexpr index_t KB = 32;   // 32-k blocks per k-step: a 576 KiB B block in L2
-  static constexpr index_t MC = 512;  // rows per A panel (32 tiles, 512 KiB of codes in L2): B is streamed once for M <= MC
-  static constexpr index_t NCS = 16;  // slivers per L2 block
+  static constexpr index_t KB = 64;   // 32-k blocks per k-step (Y read and written twice at K = 4096)
+  static constexpr index_t MC = 512;  // rows per A panel (32 tiles, 1 MiB of codes in L2): B is streamed once for M <= MC
+  // Slivers per L2 block: 2 x 64 records = 160 KiB, and as much for the next block being
+  // prefetched. A 640 KiB block (16 x 32) was 1.15-1.2x slower at M = 16..128 (stop 29):
+  // at small M each record is reused within a few microseconds, so a small block is the
+  // one that stays in L2.
+  static constexpr index_t NCS = 2;
 };
 
 /// Fewest rows worth the tiles: below, half-empty tiles lose to the vector kernel.
