@@ -143,24 +143,26 @@ void qgemm_amx(const XBlock* X, index_t M, const quant::packed_q_weights<Block>&
   constexpr index_t record_bytes = quant::packed_q_weights<Block>::record_bytes;
   const index_t N = W.rows(), nb = W.blocks();
   const qgemm_task_grid grid(M, N, W.cols(), MR, NR, exec.num_threads());
-  index_t b0 = 0;
-  do {
-    const index_t kb = std::min<index_t>(G::KB, nb - b0);
-    const bool first = b0 == 0;
-    auto task = [&](index_t t) {
-      const auto part = grid.of(t);
-      if (part.empty()) return;
-      const index_t row_begin = part.row_begin, row_end = part.row_end, s_begin = part.s_begin, s_end = part.s_end;
-      thread_local aligned_buffer<std::int8_t> codes;
-      thread_local aligned_buffer<float> scales;
-      thread_local aligned_buffer<std::int32_t> comps;
-      thread_local aligned_buffer<float> facc;
-      const index_t rows_cap = std::min<index_t>(G::MC, round_up(row_end - row_begin, MR));
-      codes.reserve_discard(static_cast<std::size_t>(rows_cap * kb * 32));
-      scales.reserve_discard(static_cast<std::size_t>(rows_cap * kb));
-      comps.reserve_discard(static_cast<std::size_t>(rows_cap * kb));
-      facc.reserve_discard(static_cast<std::size_t>(MR * NR));
-      simd::amx::configure_32k_blocks();
+  // Each task owns its rows x slivers of Y for all k-steps, so the k-steps run inside the
+  // task: one fork-join per call, not one per k-step.
+  auto task = [&](index_t t) {
+    const auto part = grid.of(t);
+    if (part.empty()) return;
+    const index_t row_begin = part.row_begin, row_end = part.row_end, s_begin = part.s_begin, s_end = part.s_end;
+    thread_local aligned_buffer<std::int8_t> codes;
+    thread_local aligned_buffer<float> scales;
+    thread_local aligned_buffer<std::int32_t> comps;
+    thread_local aligned_buffer<float> facc;
+    const index_t rows_cap = std::min<index_t>(G::MC, round_up(row_end - row_begin, MR));
+    const index_t kb_cap = std::min<index_t>(G::KB, nb);
+    codes.reserve_discard(static_cast<std::size_t>(rows_cap * kb_cap * 32));
+    scales.reserve_discard(static_cast<std::size_t>(rows_cap * kb_cap));
+    comps.reserve_discard(static_cast<std::size_t>(rows_cap * kb_cap));
+    facc.reserve_discard(static_cast<std::size_t>(MR * NR));
+    simd::amx::configure_32k_blocks();
+    for (index_t b0 = 0; b0 < nb; b0 += G::KB) {
+      const index_t kb = std::min<index_t>(G::KB, nb - b0);
+      const bool first = b0 == 0;
       for (index_t ic = row_begin; ic < row_end; ic += G::MC) {
         const index_t mc = std::min<index_t>(G::MC, row_end - ic);
         qgemm_amx_pack_a(X, nb, ic, mc, b0, kb, weight_offset<Block>, codes.data(), scales.data(), comps.data());
@@ -205,12 +207,11 @@ void qgemm_amx(const XBlock* X, index_t M, const quant::packed_q_weights<Block>&
           }
         }
       }
-      simd::amx::release();
-    };
-    if (grid.tasks() <= 1) task(0);
-    else exec.parallel_for(grid.tasks(), task);
-    b0 += kb;
-  } while (b0 < nb);
+    }
+    simd::amx::release();
+  };
+  if (grid.tasks() <= 1) task(0);
+  else exec.parallel_for(grid.tasks(), task);
 }
 
 #endif  // PACT_HAS_AMX_INT8
