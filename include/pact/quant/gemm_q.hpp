@@ -69,11 +69,12 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
         // A sliver (MR rows x KB blocks, ~3.5 KiB) in L1 while the B slivers of an NC block
         // (~290 KiB) are reused from L2; Y is then walked row-sequentially (prefetch-friendly).
         // The NC block the loop visits next is prefetched into L2 in equal parts across this
-        // block's microkernel calls, a few lines per pair of k blocks: without it the first
-        // row tile of every block waited on memory and the others ran from L2, so at M <= 32
-        // the time was the sum of the memory stream and the arithmetic instead of the larger
-        // of the two; one burst per call instead stalled the core on its fill buffers (M = 8
-        // 1.2x and Q4_K M = 32 1.1x slower than the spread requests).
+        // block's microkernel calls, a few lines per k block: without it the first row tile
+        // of every block waited on memory and the others ran from L2, so at M <= 32 the time
+        // was the sum of the memory stream and the arithmetic instead of the larger of the
+        // two; one burst per call instead stalled the core on its fill buffers (M = 8 1.2x
+        // and Q4_K M = 32 1.1x slower than the spread requests), and twice the lines per pair
+        // of blocks measured 1.07-1.15x slower at M = 8 than one step per block (stop 30).
         const index_t row_tiles = quant_detail::qgemm_row_tiles<MR>(mc);
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
           const index_t je = std::min(s_end, jb + G::NCS);
@@ -81,7 +82,7 @@ void gemm_blocks(std::span<const XBlock> X, index_t M, const packed_q_weights<Bl
               quant_detail::qgemm_next_after(je, s_begin, s_end, ic + G::MC < row_end, b0, kb, nb, G::KB, G::NCS);
           simd::prefetch_stream next_block(W.record(nextb.s_begin, nextb.b), nextb.s_end - nextb.s_begin,
                                            nextb.kb * G::record_bytes(mins), nb * G::record_bytes(mins),
-                                           row_tiles * (je - jb) * quant_detail::ceil_div(kb, index_t{2}));
+                                           row_tiles * (je - jb) * kb);
           for (index_t tile = 0; tile < row_tiles; ++tile) {
             const index_t ir = quant_detail::qgemm_row_tile_begin<MR>(mc, tile);
             const int m = static_cast<int>(quant_detail::qgemm_row_tile_begin<MR>(mc, tile + 1) - ir);

@@ -171,7 +171,7 @@ struct qgemm_task_grid {
 };
 
 /// Int32 tile, then f32 tile: the microkernel over kb blocks for Rows <= MR rows. `ahead`,
-/// when given, steps once per pair of blocks (ceil(kb / 2) steps per call).
+/// when given, steps once per block (kb steps per call).
 template <class A, int Rows, int SliverRows, bool Mins = false>
 PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_RESTRICT a, const float* PACT_RESTRICT da,
                                           const std::int32_t* PACT_RESTRICT comp, const std::uint8_t* PACT_RESTRICT rec,
@@ -188,7 +188,6 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
   for (int i = 0; i < Rows; ++i)
     for (int v = 0; v < 2; ++v) f[i][v] = facc[i][v];
   for (index_t b = 0; b < kb; ++b) {
-    if (ahead && b % 2 == 0) ahead->step();
     const std::uint8_t* wq = rec + b * G::record_bytes(Mins);
     const float* dw = reinterpret_cast<const float*>(wq + 32 * NR);
     VI acc[Rows][2];
@@ -209,6 +208,7 @@ PACT_ALWAYS_INLINE void qgemm_microkernel(index_t kb, const std::uint32_t* PACT_
         acc[i][1] = simd::dot_u8s8(acc[i][1], b1, ai);
       }
     }
+    if (ahead) ahead->step();  // between the dot products and the scaling (see the driver)
     const VF w0 = simd::load_aligned<A>(dw), w1 = simd::load_aligned<A>(dw + L);
 #pragma GCC unroll 8
     for (int i = 0; i < Rows; ++i) {

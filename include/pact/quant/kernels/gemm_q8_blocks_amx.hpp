@@ -18,10 +18,13 @@
 // and store 2 KiB of sums, so they stay far from their peak. Two pairs of C tiles
 // alternate between blocks; scaling each block two blocks later (a ring of sum buffers),
 // or one 16-column half per pass with four blocks in flight, measured no faster. The next L2
-// block of weights is requested a few lines per pair of blocks (stop 27): at M = 32, one
-// burst per kernel call had stalled the core on its fill buffers (M = 32 1.25-1.3x faster).
-// In L2 the kernel takes 42-44 ns per block (~82% of the VNNI peak), streaming from L3
-// 61-66 ns, hence the small L2 blocks of qgemm_amx_geometry (stop 29).
+// block of weights is requested a few lines per block, right after the block's tile stores
+// (stop 30; per pair of blocks before the products since stop 27, one burst per kernel call
+// before that, which stalled the core on its fill buffers). In L2 the kernel takes 37-44 ns
+// per block (82-95% of the VNNI peak), streaming from L3 54-66 ns, hence the small L2
+// blocks of qgemm_amx_geometry (stop 29). At M = 32 the L3 stream is what remains: with
+// every call reading the same L2-resident records and no prefetch, M = 32 takes 1.30 ms
+// against 1.74 (stop 30, Q8_0 4096², 1 thread).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -78,8 +81,8 @@ void qgemm_amx_pack_a(const XBlock* x, index_t nb, index_t i0, index_t mc, index
 }
 
 /// f[16][32] += blocks [0, kb) of one 16-row tile (codes / dx / comp of the tile, per block
-/// 16 rows) times one sliver's records; `ahead` steps once per pair of blocks (ceil(kb / 2)
-/// steps per call).
+/// 16 rows) times one sliver's records; `ahead` steps once per block (kb steps per call),
+/// right after the block's tile stores.
 template <class A>
 PACT_ALWAYS_INLINE void qgemm_amx_kernel(index_t kb, const std::int8_t* codes, const float* dx, const std::int32_t* comp,
                                          const std::uint8_t* rec, index_t record_bytes, float* PACT_RESTRICT f,
@@ -99,6 +102,7 @@ PACT_ALWAYS_INLINE void qgemm_amx_kernel(index_t kb, const std::int8_t* codes, c
     simd::amx::dp_s8u8<2 * P + 1, 4, 7>();
     simd::amx::store<2 * P>(c[2 * P], 64);
     simd::amx::store<2 * P + 1>(c[2 * P + 1], 64);
+    ahead.step();
   };
   // The vector kernel's f32 step for block b from the sums of pair P.
   auto scale = [&]<int P>(index_t b) PACT_ALWAYS_INLINE_LAMBDA {
@@ -116,14 +120,12 @@ PACT_ALWAYS_INLINE void qgemm_amx_kernel(index_t kb, const std::int8_t* codes, c
   };
   index_t b = 0;
   for (; b + 2 <= kb; b += 2) {
-    ahead.step();
     products.template operator()<0>(b);
     products.template operator()<1>(b + 1);
     scale.template operator()<0>(b);
     scale.template operator()<1>(b + 1);
   }
   if (b < kb) {
-    ahead.step();
     products.template operator()<0>(b);
     scale.template operator()<0>(b);
   }
@@ -172,11 +174,12 @@ void qgemm_amx(const XBlock* X, index_t M, const quant::packed_q_weights<Block>&
         for (index_t jb = s_begin; jb < s_end; jb += G::NCS) {
           const index_t je = std::min(s_end, jb + G::NCS);
           const qgemm_next_block nextb = qgemm_next_after(je, s_begin, s_end, ic + G::MC < row_end, b0, kb, nb, G::KB, G::NCS);
-          // Requested a few lines per pair of blocks, between the tile products: one burst
-          // per kernel call (then 1/32 of a 576 KiB block at M = 32) filled the core's fill
-          // buffers and stalled it (18% of the samples at M = 32; see the cost note above).
+          // Requested a few lines per block, after its tile stores: one burst per kernel call
+          // filled the core's fill buffers and stalled it (18% of the samples at M = 32), and
+          // twice the lines per pair of blocks before the products measured 1.07-1.25x slower
+          // at M = 16..32 than this (stop 30; see the cost note above).
           simd::prefetch_stream next_block(W.record(nextb.s_begin, nextb.b), nextb.s_end - nextb.s_begin, nextb.kb * record_bytes,
-                                           nb * record_bytes, row_tiles * (je - jb) * ceil_div(kb, index_t{2}));
+                                           nb * record_bytes, row_tiles * (je - jb) * kb);
           for (index_t tile = 0; tile < row_tiles; ++tile) {
             const index_t ir = tile * MR;
             const index_t m = std::min<index_t>(MR, mc - ir);
