@@ -7,10 +7,11 @@
 //
 // Work item = (batch, KV split). Per K/V tile of block_kv keys and per KV head:
 //   convert the head's K and V rows of the tile into an L1-sized f32 buffer, and ask for
-//           the rows of the head-tile decode_prefetch_heads ahead in this walk (software
+//           half the rows of the head-tile decode_prefetch_heads ahead in this walk (software
 //           prefetch: the rows of one head are kv_heads * dim elements apart, short runs the
 //           hardware prefetcher picks up late)
-//   scores  s[r][j] = q_r . k_j        (blocks of L keys, one transposing sum per block)
+//   scores  s[r][j] = q_r . k_j        (blocks of L keys, one transposing sum per block),
+//           then ask for the other half of the rows prefetched above
 //   softmax on s[r][0..n) with vectors along j (running max / sum per row)
 //   output  o_r = alpha_r * o_r + sum_j p_rj v_j   (two rows of accumulators at a time)
 #include <algorithm>
@@ -452,8 +453,19 @@ struct decode_runner {
         const index_t pf_ahead = kvh + decode_prefetch_heads;
         const index_t pf_h = pf_ahead % p.hkv, pf_j0 = j0 + (pf_ahead / p.hkv) * bkv;
         const index_t pf_n = pf_j0 < s_hi ? std::min(bkv, s_hi - pf_j0) : 0;
+        // Half of those rows are requested beside this head's row copies, the other half
+        // after its scores: one burst of all of them waited on the fill buffers in the copy
+        // loop (stop 30: 16k tokens, cold, 1 thread, f32 10.8 -> 10.2 ms, bf16 6.9 -> 6.65,
+        // int8 with both integer options 3.9 -> 3.6).
+        const index_t pf_early = std::min(n, pf_n / 2);
+        auto prefetch_rows = [&](index_t j_begin, index_t j_end) PACT_ALWAYS_INLINE_LAMBDA {
+          for (index_t j = j_begin; j < j_end; ++j) {
+            ks.prefetch_row(b, pf_h, pf_j0 + j);
+            vs.prefetch_row(b, pf_h, pf_j0 + j);
+          }
+        };
         for (index_t j = 0; j < n; ++j) {
-          if (j < pf_n) {
+          if (j < pf_early) {
             ks.prefetch_row(b, pf_h, pf_j0 + j);
             vs.prefetch_row(b, pf_h, pf_j0 + j);
           }
@@ -497,6 +509,7 @@ struct decode_runner {
           }
         }
         if (!scored) scores(kt.ptr, kt.row_stride, n, qbuf + row0 * dpl, dpl, R, s, lds, dv);
+        prefetch_rows(pf_early, pf_n);
         // Online softmax per row, vectors along keys.
         for (index_t r = 0; r < R; ++r) {
           const index_t row = row0 + r;
