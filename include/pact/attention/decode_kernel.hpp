@@ -465,10 +465,7 @@ struct decode_runner {
           }
         };
         for (index_t j = 0; j < n; ++j) {
-          if (j < pf_early) {
-            ks.prefetch_row(b, pf_h, pf_j0 + j);
-            vs.prefetch_row(b, pf_h, pf_j0 + j);
-          }
+          if (j < pf_early) prefetch_rows(j, j + 1);
           bool copied = false;
           if constexpr (int8_codes) {
             if (use_i8) {
