@@ -107,6 +107,15 @@ TEST(Gemm, AlphaBetaCases) {
         run_case<pact::default_gemm_policy_t<float>>(M, N, K, 0, 0, 0, 0, alpha, beta, 5);
 }
 
+TEST(Gemm, MidSizeUnpackedRuleBoundaries) {
+  // Both sides of every limit of the unpacked mid-size path (gemm/direct.hpp: 128 <= K <= 384,
+  // K * N * 4 <= 576 KiB, M * N * K <= 384^3, row-major A), with row tails of every kind.
+  for (auto [M, N, K] : {std::tuple<int, int, int>{97, 90, 127}, {97, 90, 128}, {45, 383, 384}, {45, 383, 385}, {150, 384, 384},
+                         {151, 385, 384}, {390, 384, 384}, {23, 1000, 150}})
+    for (int la : {0, 1})
+      run_case<pact::default_gemm_policy_t<float>>(M, N, K, la, 0, 0, 1, 0.9, 0.4, static_cast<std::uint32_t>(M + N + K + la));
+}
+
 TEST(Gemm, LargeAcrossDefaultBlocks) {
   // Crosses the default KC, MC and NC of every policy at least once.
   run_case<pact::default_gemm_policy_t<float>>(401, 4200, 777, 0, 0, 0, 3, 1.0, 0.5, 99);

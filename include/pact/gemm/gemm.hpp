@@ -100,9 +100,9 @@ void gemm_compute(index_t M, index_t N, index_t K, typename P::compute_type alph
   if (try_gemv<P>(M, N, K, alpha, a, b, beta, c, ep, exec)) return;
   constexpr bool same_types = std::is_same_v<SA, T> && std::is_same_v<SB, T>;
   if constexpr (same_types) {
-    // Small products: packing would cost as much as the multiply.
-    if (b.cs == 1 && static_cast<double>(M) * N * K <= 80.0 * 80.0 * 80.0) {
-      gemm_direct<P>(M, N, K, alpha, a.p, a.rs, a.cs, b.p, b.rs, beta, c, ep);
+    // Small and mid-size products: packing would cost more than it saves (direct.hpp).
+    if (b.cs == 1 && use_direct<T>(M, N, K, a.cs)) {
+      gemm_direct<P>(M, N, K, alpha, a.p, a.rs, a.cs, b.p, b.rs, beta, c, ep, exec);
       return;
     }
   }
