@@ -4,9 +4,10 @@
 // Method (Cody-Waite + minimax polynomial, as in Cephes' expf):
 //   n = round(x / ln2),  r = x - n*ln2 (ln2 split in two so n*ln2_hi is exact),
 //   exp(r) ~ 1 + r + r^2 * P(r) on |r| <= ln2/2,   exp(x) = exp(r) * 2^n.
-// 2^n is applied as 2^(n/2) * 2^(n - n/2) so both factors stay normal floats for every
-// n in [-150, 128]: that gives correct overflow to +Inf above ~88.72, gradual underflow
-// into subnormals, and +0 below ~-103.97 without special-case branches.
+// 2^n is applied by detail::scale_pow2 (AVX-512: vscalefps; elsewhere as 2^(n/2) * 2^(n - n/2)
+// so both factors stay normal floats for every n in [-150, 128]): that gives correct
+// overflow to +Inf above ~88.72, gradual underflow into subnormals, and +0 below ~-103.97
+// without special-case branches.
 // Accuracy (tests/simd/test_simd_exp.cpp checks it against float64 on every arch):
 //   at most 2 ulp for results >= FLT_MIN (measured max: see docs/simd.md),
 //   absolute error < 2^-149 * 2 in the subnormal range; exp(NaN) = NaN, exp(+Inf) = +Inf,
@@ -15,6 +16,30 @@
 
 PACT_NAMESPACE_BEGIN
 namespace simd {
+
+namespace detail {
+/// p * 2^n for float lanes n holding integers in [-150, 128], p in [0.5, 2]: the result is
+/// a normal float, a gradual-underflow subnormal, +0 or +Inf as p * 2^n rounds, and NaN
+/// in p stays NaN. Portable form: 2^n as two normal factors 2^(n/2) * 2^(n - n/2) built in
+/// the exponent bits (two integer shifts and adds, two multiplies).
+template <class A, class V>
+PACT_ALWAYS_INLINE V scale_pow2(const V& p, const V& n, requires_arch<generic>) noexcept {
+  const auto ni = to_int32(n);
+  const auto n_half = ni >> 1;  // floor(n / 2)
+  const auto n_rest = ni - n_half;
+  const auto bias = broadcast<A>(std::int32_t{127});
+  const V scale_a = bitcast<float>((n_half + bias) << 23);
+  const V scale_b = bitcast<float>((n_rest + bias) << 23);
+  return (p * scale_a) * scale_b;
+}
+#if defined(PACT_TARGET_AVX512) || defined(PACT_TARGET_AVX512_VNNI)
+/// AVX-512: one vscalefps, rounded once (subnormal results are at least as exact).
+template <class A, class V>
+PACT_ALWAYS_INLINE V scale_pow2(const V& p, const V& n, requires_arch<avx512>) noexcept {
+  return V(_mm512_scalef_ps(p, n));
+}
+#endif
+}  // namespace detail
 
 struct exp_fn {
 template <class V>
@@ -33,13 +58,7 @@ PACT_ALWAYS_INLINE V operator()(const V& x) const noexcept {
   p = fma(p, r, broadcast<A>(1.6666665459E-1f));
   p = fma(p, r, broadcast<A>(5.0000001201E-1f));
   p = fma(p, r * r, r + broadcast<A>(1.0f));
-  const auto ni = to_int32(n);
-  const auto n_half = ni >> 1;            // floor(n / 2)
-  const auto n_rest = ni - n_half;
-  const auto bias = broadcast<A>(std::int32_t{127});
-  const V scale_a = bitcast<float>((n_half + bias) << 23);
-  const V scale_b = bitcast<float>((n_rest + bias) << 23);
-  const V result = (p * scale_a) * scale_b;
+  const V result = detail::scale_pow2<A>(p, n, A{});
   return select(is_nan(x), x, result);
 }
 };
