@@ -68,6 +68,36 @@ TYPED_TEST(SimdExp, SpecialValues) {
   }
 }
 
+TYPED_TEST(SimdExp, MixedRangesInOneVector) {
+  // The main path clamps at -87 and recomputes only the lanes whose results are subnormal:
+  // every lane of a vector mixing -inf, subnormal, normal, overflowing and NaN inputs keeps
+  // its own value. Each input is placed at every lane position once.
+  using A = TypeParam;
+  constexpr std::size_t L = simd::lanes<float, A>;
+  const float inf = std::numeric_limits<float>::infinity();
+  const float xs[] = {-inf, -103.9f, -95.0f, -87.2f, -86.9f, -1.5f, 0.0f, 3.25f, 88.5f, 89.0f, -104.5f, -87.0f, 40.0f, -60.0f};
+  constexpr std::size_t n = sizeof(xs) / sizeof(xs[0]);
+  for (std::size_t shift = 0; shift < n; ++shift) {
+    float in[L], out[L];
+    for (std::size_t i = 0; i < L; ++i) in[i] = xs[(i + shift) % n];
+    if (L > 1) in[L - 1] = std::numeric_limits<float>::quiet_NaN();
+    simd::store(out, simd::exp(simd::load<A>(in)));
+    for (std::size_t i = 0; i < L; ++i) {
+      if (std::isnan(in[i])) {
+        EXPECT_TRUE(std::isnan(out[i])) << "lane " << i;
+        continue;
+      }
+      const double ref = std::exp(static_cast<double>(in[i]));
+      if (ref < FLT_MIN)
+        EXPECT_NEAR(out[i], ref, 2 * std::ldexp(1.0, -149)) << "x = " << in[i] << ", lane " << i;
+      else if (ref > FLT_MAX)
+        EXPECT_EQ(out[i], inf) << "x = " << in[i];
+      else
+        EXPECT_LE(pact_test::ulp_distance(out[i], static_cast<float>(ref)), 2) << "x = " << in[i] << ", lane " << i;
+    }
+  }
+}
+
 TYPED_TEST(SimdExp, ErfAndTanh) {
   using A = TypeParam;
   constexpr std::size_t L = simd::lanes<float, A>;
