@@ -226,7 +226,7 @@ struct flash_item_runner {
         row_block& blk = blocks[bi];
         const index_t active = round_up(blk.rows, chunk);
         const bool partial = vis[bi] == tile_visibility::partial;
-        // Keys [key_lo[c], key_hi[c]) of the tile that some row of query chunk c can see. In
+        // Keys [klo[c], khi[c]) of the tile that some row of query chunk c can see. In
         // a partial tile (the causal diagonal, window edges) the 8-key groups outside that
         // range are neither scored (the softmax masks their scores to -inf without reading
         // them) nor accumulated (their weights are 0). Causal 1024 x 1024, d 128, 1 thread:

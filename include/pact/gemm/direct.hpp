@@ -53,14 +53,15 @@ void direct_tiles(index_t M, index_t N, index_t K, T alpha, const T* a, index_t 
 
 /// Whether gemm() multiplies without packing (row-major B, no type conversion):
 /// - tiny products (M*N*K <= 80^3): packing would cost as much as the multiply;
-/// - on one thread, mid-size ones with row-major A whose B fits the L2 beside A's row
-///   streams (K*N*sizeof(T) <= 576 KiB) and whose depth makes the A rows long streams
+/// - mid-size ones with row-major A whose B fits the L2 beside A's row streams
+///   (K*N*sizeof(T) <= 576 KiB) and whose depth makes the A rows long streams
 ///   (128 <= K <= 384, so a K x NR column sliver of B, <= 48 KiB, stays in L1 while every
 ///   row tile passes over it). Intel AVX-512 VM, stop 31, best of 4 x 9 alternated runs,
-///   1 thread: 192^3 137.5 -> 157.6 GFLOP/s, 256^3 146.6 -> 160.2, 384^3 149.6 -> 157.2.
-///   Slower unpacked: 512^3 (B 1 MiB), K = 64 (4096 x 128 x 64: 120 -> 70; A rows too short
-///   for the prefetchers), and 2 threads splitting the columns (256^3 206 -> 184: the packed
-///   path's row split shares one B block, the column split streams all of A per thread).
+///   1 thread: 192^3 137.5 -> 157.6 GFLOP/s, 256^3 146.6 -> 160.2, 384^3 149.6 -> 157.2;
+///   2 threads (runs of row tiles, gemm_direct): 256^3 236 -> 308. Slower unpacked: 512^3
+///   (B 1 MiB), K = 64 (4096 x 128 x 64: 120 -> 70; A rows too short for the prefetchers),
+///   and 2 threads splitting the columns instead (256^3 206 -> 184: each thread then
+///   streams all of A).
 template <class T>
 constexpr bool use_direct(index_t M, index_t N, index_t K, index_t a_cs) noexcept {
   const double flops = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);

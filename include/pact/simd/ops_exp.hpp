@@ -6,8 +6,9 @@
 //   exp(r) ~ 1 + r + r^2 * P(r) on |r| <= ln2/2,   exp(x) = exp(r) * 2^n.
 // 2^n is applied by detail::scale_pow2 (AVX-512: vscalefps; elsewhere as 2^(n/2) * 2^(n - n/2)
 // so both factors stay normal floats for every n in [-150, 128]): that gives correct
-// overflow to +Inf above ~88.72, gradual underflow into subnormals, and +0 below ~-103.97
-// without special-case branches.
+// overflow to +Inf above ~88.72, gradual underflow into subnormals, and +0 below ~-103.97.
+// Inputs below -87 take no arithmetic on the main path (see exp_fn: underflow is slow on
+// x86); only a vector holding a subnormal result takes a second pass.
 // Accuracy (tests/simd/test_simd_exp.cpp checks it against float64 on every arch):
 //   at most 2 ulp for results >= FLT_MIN (measured max: see docs/simd.md),
 //   absolute error < 2^-149 * 2 in the subnormal range; exp(NaN) = NaN, exp(+Inf) = +Inf,
