@@ -16,14 +16,20 @@
 
 namespace tour {
 
-/// y = W x with cold quantized weights (rotated copies, > 256 MB together). Copy 0 is
+/// Copies to rotate: 1 (warm, the smoke run) when min_copies is 1, else enough copies of
+/// `bytes` to exceed cold_rotation_bytes() together.
+inline int cold_copies(int min_copies, double bytes) {
+  return min_copies <= 1 ? 1 : std::max(min_copies, static_cast<int>(std::ceil(cold_rotation_bytes() / bytes)));
+}
+
+/// y = W x with cold quantized weights (rotated copies, > cold_rotation_bytes() together). Copy 0 is
 /// quantized from floats (ggml's rules; on two threads), the others are byte copies of it.
 template <class Block>
 inline void quant_gemv_cold(report& rep, const char* impl, int n, int threads, int reps, int min_copies) {
   using XBlock = pact::quant::gemv_activation_t<Block>;
   const std::size_t nblk = static_cast<std::size_t>(n) * (static_cast<std::size_t>(n) / Block::elems);
   const double bytes = static_cast<double>(nblk * sizeof(Block));
-  const int copies = std::max(min_copies, static_cast<int>(std::ceil(256e6 / bytes)));
+  const int copies = cold_copies(min_copies, bytes);
   std::vector<float> wf(static_cast<std::size_t>(n) * static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < wf.size(); ++i) wf[i] = std::sin(0.001f * static_cast<float>(i));
   std::vector<std::vector<Block>> w(static_cast<std::size_t>(copies), std::vector<Block>(nblk));
@@ -45,7 +51,7 @@ inline void quant_gemv_cold(report& rep, const char* impl, int n, int threads, i
 inline void quant_gemv_cold_fp8(report& rep, int n, int threads, int reps, int min_copies) {
   const auto N = static_cast<std::size_t>(n);
   const double bytes = static_cast<double>(N * N);
-  const int copies = std::max(min_copies, static_cast<int>(std::ceil(256e6 / bytes)));
+  const int copies = cold_copies(min_copies, bytes);
   std::vector<float> wf(N * N);
   for (std::size_t i = 0; i < wf.size(); ++i) wf[i] = std::sin(0.001f * static_cast<float>(i));
   std::vector<pact::quant::fp8_weights_128x128<pact::fp8_e4m3>> w;
@@ -70,7 +76,7 @@ inline void quant_gemv_cold_fp8(report& rep, int n, int threads, int reps, int m
 
 inline void quant_gemv_table(report& rep, int n, int threads, int reps, int min_copies) {
   // f32 reference row: the same GEMV with f32 weights, through pact::gemm (M = 1).
-  const int copies = std::max(min_copies, static_cast<int>(std::ceil(256e6 / (4.0 * n * n))));
+  const int copies = cold_copies(min_copies, 4.0 * n * n);
   std::vector<std::vector<float>> w(static_cast<std::size_t>(copies), std::vector<float>(static_cast<std::size_t>(n) * n));
   for (int c = 0; c < copies; ++c)
     for (std::size_t i = 0; i < w[0].size(); ++i) w[static_cast<std::size_t>(c)][i] = std::sin(0.001f * static_cast<float>(i + static_cast<std::size_t>(c)));

@@ -10,7 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "support/machine_peak.hpp"
+
 namespace tour {
+
+/// Bytes a set of rotated input copies must exceed together so that every call reads its
+/// inputs from DRAM: twice the L3 the OS reports (260 MiB on some Xeon VMs), at least 256 MB.
+inline double cold_rotation_bytes() { return std::max(256e6, 2.0 * static_cast<double>(pact_bench::llc_bytes())); }
 
 /// Median wall time of `reps` calls after one warm-up call.
 inline double seconds_of(const std::function<void()>& f, int reps) {

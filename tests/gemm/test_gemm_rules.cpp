@@ -141,6 +141,22 @@ TEST(GemmInvalid, OutputAliasesInput) {
                0.0f, pact::make_row_major(g.b.data(), 4, 4));
   });
 }
+TEST(GemmInvalid, EpilogueReadsOutput) {
+  // The epilogue runs on C after it is stored: a residual over C itself would read the new
+  // values, so it is rejected (also inside a chain, and with pre-packed B).
+  gemm_args g;
+  const auto A = pact::make_row_major<const float>(g.a.data(), 4, 4);
+  const auto B = pact::make_row_major<const float>(g.b.data(), 4, 4);
+  const auto C = pact::make_row_major(g.c.data(), 4, 4);
+  const pact::epilogue::residual_add<float> over_c{pact::make_strided<const float>(g.c.data() + 4, 2, 2, 4, 1)};
+  expect_error(pact::errc::aliasing, [&] { pact::gemm(1.0f, A, B, 0.0f, C, over_c); });
+  expect_error(pact::errc::aliasing, [&] { pact::gemm(1.0f, A, B, 0.0f, C, pact::epilogue::chain{pact::epilogue::relu{}, over_c}); });
+  const auto packed = pact::pack_b(B);
+  expect_error(pact::errc::aliasing, [&] { pact::gemm(1.0f, A, packed, 0.0f, C, over_c); });
+  // A residual beside C is fine.
+  const pact::epilogue::residual_add<float> beside{pact::make_strided<const float>(g.a.data(), 4, 4, 4, 1)};
+  pact::gemm(1.0f, A, B, 0.0f, C, beside);
+}
 TEST(GemmInvalid, SizeOverflow) {
   gemm_args g;
   const pact::index_t huge = std::numeric_limits<pact::index_t>::max() / 2;

@@ -95,18 +95,55 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
 /// Runs one tile of m <= MR rows. Full tiles use the policy's MR x NR kernel; short row
 /// counts (small M: decode, LLM batch 1-8) use a 1-, 4- or 8-row kernel over the same
 /// packed sliver instead of computing MR rows of zero padding.
-template <gemm_policy P, bool StreamB, class Ep>
-PACT_ALWAYS_INLINE void run_tile(index_t kc, const typename P::compute_type* a_sliver,
-                                 const typename P::compute_type* b_sliver, int m, int n,
-                                 typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
-                                 c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t row0, index_t col0) {
+/// Not inlined: its five kernels are emitted once per (policy, epilogue) and shared by both
+/// loop orders, every B source (packed on the fly or pre-packed) and every executor. Inlined
+/// they were copied 4x per gemm_blocked instantiation, and 16x in a TU that uses both B
+/// sources and both executors (MoE). A call costs a few cycles against the tile's
+/// MR * NR * kc / (2 * lanes) FMA cycles (>= 900 for 14 x 32 at kc 64).
+template <gemm_policy P, class Ep>
+PACT_NOINLINE void run_tile(bool stream_b, index_t kc, const typename P::compute_type* a_sliver,
+                            const typename P::compute_type* b_sliver, int m, int n, typename P::compute_type alpha,
+                            typename P::compute_type beta, bool read_c, c_ref<typename P::compute_type> c, bool last,
+                            const Ep& ep, index_t row0, index_t col0) {
   if constexpr (P::mr > 8) {
     // Short tiles read B as streams either way: one instantiation each.
     if (m <= 1) return run_tile_rows<P, 1, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
     if (m <= 4) return run_tile_rows<P, 4, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
     if (m <= 8) return run_tile_rows<P, 8, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
   }
-  run_tile_rows<P, P::mr, StreamB>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+  if (stream_b)
+    run_tile_rows<P, P::mr, true>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+  else
+    run_tile_rows<P, P::mr, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+}
+
+/// The macro-kernel: every tile of one packed mc x kc A block (rows ic..) against B slivers
+/// [s_begin, s_end) of the packed kc x nc B block (columns jc..).
+template <gemm_policy P, class Ep>
+void macro_kernel(index_t kc, index_t mc, index_t nc, const typename P::compute_type* ap,
+                  const typename P::compute_type* bp, index_t s_begin, index_t s_end, bool stream_b,
+                  typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
+                  c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t ic, index_t jc) {
+  constexpr index_t MR = P::mr, NR = P::nr;
+  auto tile_at = [&](index_t s, index_t ir) {
+    const index_t j0 = s * NR;
+    const int n = static_cast<int>(std::min<index_t>(NR, nc - j0));
+    const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
+    run_tile<P>(stream_b, kc, ap + ir * kc, bp + s * NR * kc, m, n, alpha, beta, read_c, c, last, ep, ic + ir, jc + j0);
+  };
+  constexpr auto order = loop_order_of<P>;
+  // Few rows: B streams once with its sliver in L1 (LLM decode/prefill with small M).
+  // Many rows: keep the A sliver in L1 and reuse the L2-resident B block across it.
+  const bool a_in_l1 = order == gemm_loop_order::a_sliver_in_l1 || (order == gemm_loop_order::automatic && mc >= 4 * MR);
+  if (a_in_l1) {
+    // The MR x KC A sliver stays in L1 while the B slivers of the (L2-sized) block stream.
+    for (index_t ir = 0; ir < mc; ir += MR)
+      for (index_t s = s_begin; s < s_end; ++s) tile_at(s, ir);
+  } else {
+    // BLIS order: the KC x NR B sliver stays in L1 while the A slivers stream from L2.
+    for (index_t s = s_begin; s < s_end; ++s)
+      for (index_t ir = 0; ir < mc; ir += MR) tile_at(s, ir);
+  }
 }
 
 /// C(M x N) = alpha * A(M x K) * B(K x N) + beta * C, then epilogue. K >= 1, alpha != 0.
@@ -154,31 +191,7 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
         for (index_t ic = row_begin; ic < row_end; ic += P::mc) {
           const index_t mc = std::min<index_t>(P::mc, row_end - ic);
           pack_a_block<P::mr>(strided_ref<SA>{&a(ic, pc), a.rs, a.cs}, mc, kc, abuf.data());
-          auto tile_at = [&](index_t s, index_t ir) {
-            const index_t j0 = s * NR;
-            const int n = static_cast<int>(std::min<index_t>(NR, nc - j0));
-            const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
-            if (stream_b)
-              run_tile<P, true>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
-                                ic + ir, jc + j0);
-            else
-              run_tile<P, false>(kc, abuf.data() + ir * kc, bp + s * NR * kc, m, n, alpha, beta_eff, read_c, c, last, ep,
-                                 ic + ir, jc + j0);
-          };
-          constexpr auto order = loop_order_of<P>;
-          // Few rows: B streams once with its sliver in L1 (LLM decode/prefill with small M).
-          // Many rows: keep the A sliver in L1 and reuse the L2-resident B block across it.
-          const bool a_in_l1 = order == gemm_loop_order::a_sliver_in_l1 ||
-                               (order == gemm_loop_order::automatic && mc >= 4 * MR);
-          if (a_in_l1) {
-            // The MR x KC A sliver stays in L1 while the B slivers of the (L2-sized) block stream.
-            for (index_t ir = 0; ir < mc; ir += MR)
-              for (index_t s = s_begin; s < s_end; ++s) tile_at(s, ir);
-          } else {
-            // BLIS order: the KC x NR B sliver stays in L1 while the A slivers stream from L2.
-            for (index_t s = s_begin; s < s_end; ++s)
-              for (index_t ir = 0; ir < mc; ir += MR) tile_at(s, ir);
-          }
+          macro_kernel<P>(kc, mc, nc, abuf.data(), bp, s_begin, s_end, stream_b, alpha, beta_eff, read_c, c, last, ep, ic, jc);
         }
       };
       if (tasks == 1) task(0);

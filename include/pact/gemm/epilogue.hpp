@@ -1,6 +1,7 @@
 #pragma once
-// Fused epilogues: applied to each finished output vector of C (after alpha*AB + beta*C)
-// while it is still in registers, so bias / activation / residual cost no extra pass.
+// Fused epilogues: applied to each finished tile of C (after alpha*AB + beta*C) right
+// after the tile is stored, while it is in L1, so bias / activation / residual cost no
+// extra pass over memory. An epilogue must not read C (gemm() checks residual_add).
 // An epilogue is any type with
 //     template <class V> V operator()(V x, index_t row, index_t col, int n) const;
 // where x holds C(row, col .. col+n-1) in its first n lanes (lanes >= n are don't-care).
@@ -163,5 +164,21 @@ template <class E, class V>
 concept epilogue_for = requires(const E& e, V x, index_t i) {
   { e(x, i, i, 1) } -> std::convertible_to<V>;
 };
+
+/// Whether an epilogue reads memory overlapping `out`. The epilogue runs on each C tile
+/// right after it is stored (store_tile.hpp), so one that read C would see the new values:
+/// gemm() rejects it (errc::aliasing). To add C itself, use beta = 1.
+template <class E, class T, class L>
+bool epilogue_reads(const E&, const matrix_view<T, L>&) noexcept {
+  return false;
+}
+template <class R, class T, class L>
+bool epilogue_reads(const epilogue::residual_add<R>& e, const matrix_view<T, L>& out) noexcept {
+  return overlaps(e.residual, out);
+}
+template <class... E, class T, class L>
+bool epilogue_reads(const epilogue::chain<E...>& e, const matrix_view<T, L>& out) noexcept {
+  return std::apply([&](const auto&... s) { return (epilogue_reads(s, out) || ...); }, e.stages);
+}
 
 PACT_NAMESPACE_END

@@ -131,6 +131,7 @@ void gemm(gemm_detail::compute_t<std::remove_cv_t<TA>, std::remove_cv_t<TB>> alp
   static_assert(epilogue_for<Ep, simd::vec<T, typename P::arch>>,
                 "gemm: the epilogue must be callable as ep(vec, row, col, n) -> vec (see gemm/epilogue.hpp)");
   validate_gemm(A, B, C);
+  if (epilogue_reads(ep, C)) throw error(errc::aliasing, "gemm: the epilogue reads C (residual_add over C: use beta = 1)");
   using SA = std::remove_cv_t<TA>;
   using SB = std::remove_cv_t<TB>;
   const strided_ref<SA> a{A.data(), A.row_stride(), A.col_stride()};

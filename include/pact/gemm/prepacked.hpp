@@ -130,6 +130,7 @@ void gemm(T alpha, const matrix_view<TA, LA>& A, const PackedB<T, Policy>& B, T 
   static_assert(std::is_same_v<TC, T>, "gemm with packed_b: C must have the compute type");
   validate(A, "gemm: A");
   validate(C, "gemm: C");
+  if (epilogue_reads(ep, C)) throw error(errc::aliasing, "gemm: the epilogue reads C (residual_add over C: use beta = 1)");
   if (A.cols() != B.rows()) throw error(errc::invalid_shape, "gemm: A.cols() != packed B rows");
   if (C.rows() != A.rows() || C.cols() != B.cols()) throw error(errc::invalid_shape, "gemm: C shape != A.rows() x B.cols()");
   if (overlaps(C, A)) throw error(errc::aliasing, "gemm: C overlaps A");
