@@ -54,8 +54,11 @@ PACT_ALWAYS_INLINE void int8_run_tile(index_t groups, const std::uint32_t* a, co
 }
 
 /// Short tiles (decode-sized M) run a 1- or 4-row kernel over the same MR-row sliver.
+/// Not inlined: its three kernels (and their requantizing stores) are emitted once per
+/// (policy, output type), shared by both loop orders, both A types and every executor,
+/// as gemm's run_tile is (blocked_driver.hpp).
 template <class P, class TC>
-PACT_ALWAYS_INLINE void int8_tile_dispatch(index_t groups, const std::uint32_t* a, const std::int8_t* b, int m, int n,
+PACT_NOINLINE void int8_tile_dispatch(index_t groups, const std::uint32_t* a, const std::int8_t* b, int m, int n,
                                            bool first, bool last, std::int32_t* ws, index_t ws_ld, out_ref<TC> c,
                                            const int8_epilogue_state& st, index_t row0, index_t col0) {
   if constexpr (P::mr > 4) {
