@@ -100,7 +100,7 @@ inline void attention_decode_table(report& rep, int kv_len, int threads, int rep
   const auto src = tour_noise(n, 7);
   const std::string shape = std::to_string(kv_len) + " keys, 32/8 heads" + (cold ? " (cold)" : "");
   const std::array<pact::index_t, 4> ext{1, kv_len, hkv, d};
-  auto copies_for = [&](double bytes) { return cold ? std::max(2, static_cast<int>(cold_rotation_bytes() / bytes) + 1) : 1; };
+  auto copies_for = [&](double bytes) { return cold_copies(cold ? 2 : 1, bytes); };
   {
     const double bytes = 2.0 * 4 * n;
     const int copies = copies_for(bytes);

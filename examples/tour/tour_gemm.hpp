@@ -53,10 +53,10 @@ inline void gemm_squares(report& rep, int n, int threads, int reps) {
 
 /// y = x W for one token over a 4096x4096 f32 weight: every weight byte is read once per
 /// call, so the rate is bounded by DRAM bandwidth. Several weight copies are rotated so
-/// each call finds its weights cold (they exceed the last-level cache together); copies = 0
-/// picks enough of them for that (cold_rotation_bytes).
-inline void gemv_cold(report& rep, int threads, int reps, int n = 4096, int copies = 0) {
-  if (copies == 0) copies = std::max(2, static_cast<int>(std::ceil(cold_rotation_bytes() / (4.0 * n * n))));
+/// each call finds its weights cold (they exceed the last-level cache together, see
+/// cold_copies); min_copies = 1 reads one warm copy.
+inline void gemv_cold(report& rep, int threads, int reps, int n = 4096, int min_copies = 2) {
+  const int copies = cold_copies(min_copies, 4.0 * n * n);
   std::vector<std::vector<float>> w(copies, std::vector<float>(static_cast<std::size_t>(n) * n));
   for (auto& m : w)
     for (std::size_t i = 0; i < m.size(); ++i) m[i] = std::sin(0.0003f * static_cast<float>(i));

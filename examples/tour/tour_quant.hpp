@@ -16,12 +16,6 @@
 
 namespace tour {
 
-/// Copies to rotate: 1 (warm, the smoke run) when min_copies is 1, else enough copies of
-/// `bytes` to exceed cold_rotation_bytes() together.
-inline int cold_copies(int min_copies, double bytes) {
-  return min_copies <= 1 ? 1 : std::max(min_copies, static_cast<int>(std::ceil(cold_rotation_bytes() / bytes)));
-}
-
 /// y = W x with cold quantized weights (rotated copies, > cold_rotation_bytes() together). Copy 0 is
 /// quantized from floats (ggml's rules; on two threads), the others are byte copies of it.
 template <class Block>

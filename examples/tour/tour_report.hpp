@@ -4,6 +4,7 @@
 // tools/roofline.py turns into a roofline chart).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -17,6 +18,12 @@ namespace tour {
 /// Bytes a set of rotated input copies must exceed together so that every call reads its
 /// inputs from DRAM: twice the L3 the OS reports (260 MiB on some Xeon VMs), at least 256 MB.
 inline double cold_rotation_bytes() { return std::max(256e6, 2.0 * static_cast<double>(pact_bench::llc_bytes())); }
+
+/// Copies of an input of `bytes` to rotate: 1 (warm, e.g. the smoke run) when min_copies is
+/// 1, else at least min_copies and enough to exceed cold_rotation_bytes() together.
+inline int cold_copies(int min_copies, double bytes) {
+  return min_copies <= 1 ? 1 : std::max(min_copies, static_cast<int>(std::ceil(cold_rotation_bytes() / bytes)));
+}
 
 /// Median wall time of `reps` calls after one warm-up call.
 inline double seconds_of(const std::function<void()>& f, int reps) {
