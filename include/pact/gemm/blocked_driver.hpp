@@ -10,6 +10,7 @@
 // A C element's arithmetic depends only on KC (the pc split), never on the task split,
 // so every thread count gives bitwise identical results.
 #include <algorithm>
+#include <concepts>
 
 #include "pact/core/aligned_buffer.hpp"
 #include "pact/core/threading.hpp"
@@ -59,6 +60,13 @@ aligned_buffer<T>& thread_b_buffer() {
   return buf;
 }
 
+/// A B source whose blocks are already in memory (pre-packed): block() without an executor
+/// is address arithmetic, so the driver can prefetch the next block while it computes.
+template <class BSource, class T>
+concept addressable_b_source = requires(const BSource& b, index_t i) {
+  { b.block(i, i, i, i) } -> std::same_as<const T*>;
+};
+
 /// GEMMs with at most this many rows read B as k-range streams (see gemm_blocked).
 inline constexpr index_t stream_b_max_rows = 64;
 
@@ -68,7 +76,7 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
                                       const typename P::compute_type* b_sliver, int m, int n,
                                       typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
                                       c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t row0,
-                                      index_t col0) {
+                                      index_t col0, const char* next_l2) {
   using A = typename P::arch;
   using T = typename P::compute_type;
   constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
@@ -88,7 +96,7 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
   if constexpr ((Rows < P::mr && Rows <= 8) || StreamB)
     microkernel_packed_streams<A, T, Rows, NV, P::mr, 4, 4>(kc, a_sliver, b_sliver, tile);
   else
-    microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile);
+    microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile, next_l2);
   store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
 }
 
@@ -100,22 +108,29 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
 /// they were copied 4x per gemm_blocked instantiation, and 16x in a TU that uses both B
 /// sources and both executors (MoE). A call costs a few cycles against the tile's
 /// MR * NR * kc / (2 * lanes) FMA cycles (>= 900 for 14 x 32 at kc 64).
+/// next_l2: see microkernel_packed (full-height sequential tiles only).
 template <gemm_policy P, class Ep>
 PACT_NOINLINE void run_tile(bool stream_b, index_t kc, const typename P::compute_type* a_sliver,
                             const typename P::compute_type* b_sliver, int m, int n, typename P::compute_type alpha,
                             typename P::compute_type beta, bool read_c, c_ref<typename P::compute_type> c, bool last,
-                            const Ep& ep, index_t row0, index_t col0) {
+                            const Ep& ep, index_t row0, index_t col0, const char* next_l2) {
   if constexpr (P::mr > 8) {
     // Short tiles read B as streams either way: one instantiation each.
-    if (m <= 1) return run_tile_rows<P, 1, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
-    if (m <= 4) return run_tile_rows<P, 4, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
-    if (m <= 8) return run_tile_rows<P, 8, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    if (m <= 1) return run_tile_rows<P, 1, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
+    if (m <= 4) return run_tile_rows<P, 4, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
+    if (m <= 8) return run_tile_rows<P, 8, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
   }
   if (stream_b)
-    run_tile_rows<P, P::mr, true>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    run_tile_rows<P, P::mr, true>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
   else
-    run_tile_rows<P, P::mr, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
+    run_tile_rows<P, P::mr, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, next_l2);
 }
+
+/// A region to bring into L2 while the macro-kernel works (the next pre-packed B block).
+struct l2_region {
+  const char* begin = nullptr;
+  index_t bytes = 0;
+};
 
 /// The macro-kernel: every tile of one packed mc x kc A block (rows ic..) against B slivers
 /// [s_begin, s_end) of the packed kc x nc B block (columns jc..).
@@ -123,13 +138,15 @@ template <gemm_policy P, class Ep>
 void macro_kernel(index_t kc, index_t mc, index_t nc, const typename P::compute_type* ap,
                   const typename P::compute_type* bp, index_t s_begin, index_t s_end, bool stream_b,
                   typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
-                  c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t ic, index_t jc) {
+                  c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t ic, index_t jc,
+                  l2_region next_b = {}) {
   constexpr index_t MR = P::mr, NR = P::nr;
-  auto tile_at = [&](index_t s, index_t ir) {
+  auto tile_at = [&](index_t s, index_t ir, const char* next_l2) {
     const index_t j0 = s * NR;
     const int n = static_cast<int>(std::min<index_t>(NR, nc - j0));
     const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
-    run_tile<P>(stream_b, kc, ap + ir * kc, bp + s * NR * kc, m, n, alpha, beta, read_c, c, last, ep, ic + ir, jc + j0);
+    run_tile<P>(stream_b, kc, ap + ir * kc, bp + s * NR * kc, m, n, alpha, beta, read_c, c, last, ep, ic + ir, jc + j0,
+                next_l2);
   };
   constexpr auto order = loop_order_of<P>;
   // Few rows: B streams once with its sliver in L1 (LLM decode/prefill with small M).
@@ -137,12 +154,25 @@ void macro_kernel(index_t kc, index_t mc, index_t nc, const typename P::compute_
   const bool a_in_l1 = order == gemm_loop_order::a_sliver_in_l1 || (order == gemm_loop_order::automatic && mc >= 4 * MR);
   if (a_in_l1) {
     // The MR x KC A sliver stays in L1 while the B slivers of the (L2-sized) block stream.
+    // The first pass over the B block reads it from L3 or memory; the others from L2. The
+    // tiles of the later passes ask for the next block's lines (kc / 4 per tile, see
+    // microkernel_packed), so that block's first pass finds it in L2 too. Pre-packed
+    // 128 x 4096 x 4096 (1 thread, NC 512): the first pass took 2x the cycles of the others
+    // without this, 1.3-1.4x with it.
+    index_t next_done = 0;
     for (index_t ir = 0; ir < mc; ir += MR)
-      for (index_t s = s_begin; s < s_end; ++s) tile_at(s, ir);
+      for (index_t s = s_begin; s < s_end; ++s) {
+        const char* next_l2 = nullptr;
+        if (ir > 0 && next_done + kc / 4 * 64 <= next_b.bytes) {
+          next_l2 = next_b.begin + next_done;
+          next_done += kc / 4 * 64;
+        }
+        tile_at(s, ir, next_l2);
+      }
   } else {
     // BLIS order: the KC x NR B sliver stays in L1 while the A slivers stream from L2.
     for (index_t s = s_begin; s < s_end; ++s)
-      for (index_t ir = 0; ir < mc; ir += MR) tile_at(s, ir);
+      for (index_t ir = 0; ir < mc; ir += MR) tile_at(s, ir, nullptr);
   }
 }
 
@@ -161,9 +191,40 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
   // element's k order never depends on the thread count.
   const bool stream_b = M <= stream_b_max_rows;
   const int threads = std::max(1, exec.num_threads());
+  // A pre-packed B is not written by this call, so its blocks come from L3 or memory. With
+  // enough rows for the A-sliver-in-L1 order, the tiles prefetch the next block into L2
+  // while they reuse the current one (macro_kernel). Both then share the L2 budget the
+  // policy gave one KC x NC block, so the blocks are NC / 2 wide (NC does not change any
+  // element's arithmetic: results stay bitwise the same). Pre-packed 128 x 4096 x 4096,
+  // 1 thread, best of 60 with 9 rotated copies: 136-138 -> 142-145 GFLOP/s.
+  constexpr bool addressable = addressable_b_source<BSource, T>;
+  constexpr bool order_allows = loop_order_of<P> != gemm_loop_order::b_sliver_in_l1;
+  // Only when each task's rows are one A block (M up to MC per thread): with more, the B
+  // block is reused across A blocks anyway, and halving NC only repacks A more often
+  // (pre-packed 1024^3: 150 -> 145 GFLOP/s).
+  const index_t rows_per_task = ceil_div(m_tiles, std::min<index_t>(threads, m_tiles)) * MR;
+  const bool prefetch_next =
+      addressable && order_allows && prefetch_b_of<P> > 0 && M >= 4 * MR && rows_per_task <= P::mc;
+  const index_t nc_block = prefetch_next ? std::max(NR, P::nc / 2 / NR * NR) : P::nc;
+  // The part of block (njc, npc) that task tj reads: its slivers of that block, contiguous
+  // in the packed layout.
+  auto next_region = [&](index_t jc, index_t pc, index_t tj, index_t task_n) -> l2_region {
+    index_t njc = jc, npc = pc + P::kc;
+    if (npc >= K) npc = 0, njc = jc + nc_block;
+    if (njc >= N) return {};
+    const index_t nnc = std::min(nc_block, N - njc), nkc = std::min<index_t>(P::kc, K - npc);
+    const index_t nsl = ceil_div(nnc, NR);
+    const index_t first = nsl * tj / task_n, end = nsl * (tj + 1) / task_n;
+    if constexpr (addressable) {
+      const T* p = bsrc.block(njc, nnc, npc, nkc) + first * NR * nkc;
+      return {reinterpret_cast<const char*>(p), (end - first) * NR * nkc * static_cast<index_t>(sizeof(T))};
+    } else {
+      return {};
+    }
+  };
 
-  for (index_t jc = 0; jc < N; jc += P::nc) {
-    const index_t nc = std::min<index_t>(P::nc, N - jc);
+  for (index_t jc = 0; jc < N; jc += nc_block) {
+    const index_t nc = std::min<index_t>(nc_block, N - jc);
     const index_t slivers = ceil_div(nc, NR);
     // Split rows first (each task packs only its own A); split columns only when there
     // are fewer row tiles than threads (the small-M LLM case).
@@ -191,7 +252,10 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
         for (index_t ic = row_begin; ic < row_end; ic += P::mc) {
           const index_t mc = std::min<index_t>(P::mc, row_end - ic);
           pack_a_block<P::mr>(strided_ref<SA>{&a(ic, pc), a.rs, a.cs}, mc, kc, abuf.data());
-          macro_kernel<P>(kc, mc, nc, abuf.data(), bp, s_begin, s_end, stream_b, alpha, beta_eff, read_c, c, last, ep, ic, jc);
+          // The task's last A block is the one after which it reads the next B block.
+          const l2_region next = prefetch_next && ic + P::mc >= row_end ? next_region(jc, pc, tj, task_n) : l2_region{};
+          macro_kernel<P>(kc, mc, nc, abuf.data(), bp, s_begin, s_end, stream_b, alpha, beta_eff, read_c, c, last, ep, ic, jc,
+                          next);
         }
       };
       if (tasks == 1) task(0);

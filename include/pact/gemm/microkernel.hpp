@@ -56,9 +56,12 @@ PACT_ALWAYS_INLINE void packed_step(const T* PACT_RESTRICT ak, const T* PACT_RES
 /// computed, the sliver layout stays the policy's.
 /// Prefetch > 0 prefetches both slivers that many k steps ahead into L1 (one hint per
 /// 64-byte line of B, one per step of A), hiding L2/L3 latency when they are not in L1.
+/// next_l2, when not null, is a region the caller reads later (the next pre-packed B
+/// block): one line of it, in order, is asked into L2 per four k steps (kc / 4 lines per
+/// call), so its misses trickle out beside the FMAs instead of stalling a whole pass later.
 template <class A, class T, int MR, int NV, int SliverRows = MR, int PrefetchB = 0>
 PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
-                                           register_tile<A, T, MR, NV>& tile) noexcept {
+                                           register_tile<A, T, MR, NV>& tile, const char* next_l2 = nullptr) noexcept {
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
   constexpr int NR = NV * L;
   constexpr int line = 64 / static_cast<int>(sizeof(T));
@@ -73,6 +76,10 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
       for (int e = 0; e < 4 * NR; e += line) simd::prefetch_l1(b + PrefetchB * NR + e);
 #pragma GCC unroll 8
       for (int e = 0; e < 4 * SliverRows; e += line) simd::prefetch_l1(a + PrefetchB * SliverRows + e);
+    }
+    if (next_l2 != nullptr) {
+      simd::prefetch_l2(next_l2);
+      next_l2 += 64;
     }
     step(a, b);
     step(a + SliverRows, b + NR);
