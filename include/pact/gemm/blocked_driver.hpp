@@ -192,20 +192,22 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
   const bool stream_b = M <= stream_b_max_rows;
   const int threads = std::max(1, exec.num_threads());
   // A pre-packed B is not written by this call, so its blocks come from L3 or memory. With
-  // enough rows for the A-sliver-in-L1 order, the tiles prefetch the next block into L2
-  // while they reuse the current one (macro_kernel). Both then share the L2 budget the
-  // policy gave one KC x NC block, so the blocks are NC / 2 wide (NC does not change any
-  // element's arithmetic: results stay bitwise the same). Pre-packed 128 x 4096 x 4096,
-  // 1 thread, best of 60 with 9 rotated copies: 136-138 -> 142-145 GFLOP/s.
+  // enough rows for the A-sliver-in-L1 order, and at most one A block (M <= MC), the tiles
+  // prefetch the next block into L2 while they reuse the current one (macro_kernel). Both
+  // then share the L2 budget the policy gave one KC x NC block, so the blocks are NC / 2
+  // wide. Pre-packed 128 x 4096 x 4096, 1 thread, best of 60 with 9 rotated copies:
+  // 136-138 -> 142-145 GFLOP/s. With more rows a block is reused across A blocks anyway,
+  // and NC / 2 only repacks A more often (pre-packed 1024^3: 150 -> 145).
   constexpr bool addressable = addressable_b_source<BSource, T>;
   constexpr bool order_allows = loop_order_of<P> != gemm_loop_order::b_sliver_in_l1;
-  // Only when each task's rows are one A block (M up to MC per thread): with more, the B
-  // block is reused across A blocks anyway, and halving NC only repacks A more often
-  // (pre-packed 1024^3: 150 -> 145 GFLOP/s).
-  const index_t rows_per_task = ceil_div(m_tiles, std::min<index_t>(threads, m_tiles)) * MR;
-  const bool prefetch_next =
-      addressable && order_allows && prefetch_b_of<P> > 0 && M >= 4 * MR && rows_per_task <= P::mc;
+  const bool prefetch_next = addressable && order_allows && prefetch_b_of<P> > 0 && M >= 4 * MR && M <= P::mc;
   const index_t nc_block = prefetch_next ? std::max(NR, P::nc / 2 / NR * NR) : P::nc;
+  // Threads split rows while each task keeps at least 8 passes over a B block; below that
+  // (in this mode) they split columns, so each reads only its share of the streamed B and
+  // the first pass over a block stays one in 10 (128 x 4096^2 pre-packed on 2 threads, best
+  // of 40: rows 254, columns 258-268 GFLOP/s; at 256 and 336 rows the row split was better,
+  // 291-300 against 258-270). Neither changes any element's arithmetic.
+  const bool split_columns = prefetch_next && ceil_div(m_tiles, std::min<index_t>(threads, m_tiles)) < 8;
   // The part of block (njc, npc) that task tj reads: its slivers of that block, contiguous
   // in the packed layout.
   auto next_region = [&](index_t jc, index_t pc, index_t tj, index_t task_n) -> l2_region {
@@ -227,8 +229,8 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
     const index_t nc = std::min<index_t>(nc_block, N - jc);
     const index_t slivers = ceil_div(nc, NR);
     // Split rows first (each task packs only its own A); split columns only when there
-    // are fewer row tiles than threads (the small-M LLM case).
-    const index_t tm = std::min<index_t>(threads, m_tiles);
+    // are fewer row tiles than threads (the small-M LLM case), or see split_columns.
+    const index_t tm = split_columns ? 1 : std::min<index_t>(threads, m_tiles);
     const index_t tn = std::min<index_t>(threads / tm, slivers);
     const index_t tasks = (2.0 * M * N * K < 4.0e6) ? 1 : tm * tn;
     const index_t task_m = tasks == 1 ? 1 : tm;
