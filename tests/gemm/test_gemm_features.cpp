@@ -111,8 +111,11 @@ TEST(GemmHalf, Fp16InputsAndOutput) { check_half_inputs<pact::fp16>(); }
 
 TEST(GemmPrepacked, MatchesReference) {
   // {60, 1100, 773}: enough rows for the driver's next-block prefetch, with its NC / 2
-  // blocks (two full, one partial) and three KC blocks; identical bits on 3 threads.
-  for (auto [M, N, K] : {std::tuple<int, int, int>{1, 100, 70}, {8, 333, 500}, {32, 64, 1}, {129, 257, 400}, {60, 1100, 773}})
+  // blocks (two full, one partial) and three KC blocks; {37, 1100, 773}: the B-sliver order
+  // with the next-sliver walk (three row tiles, the last sliver of a block asking for the
+  // next block). Identical bits on 3 threads.
+  for (auto [M, N, K] : {std::tuple<int, int, int>{1, 100, 70}, {8, 333, 500}, {32, 64, 1}, {129, 257, 400}, {60, 1100, 773},
+                         {37, 1100, 773}})
     for (int lb : {0, 1}) {
       test_matrix<float> a(M, K, 0, 0, 20), b(K, N, lb, 0, 21);
       std::vector<float> c1(static_cast<std::size_t>(M * N)), c2(c1.size(), std::numeric_limits<float>::quiet_NaN());

@@ -67,6 +67,13 @@ concept addressable_b_source = requires(const BSource& b, index_t i) {
   { b.block(i, i, i, i) } -> std::same_as<const T*>;
 };
 
+/// A region to bring into L2 while the macro-kernel works: the next pre-packed B block, or
+/// the next B sliver.
+struct l2_region {
+  const char* begin = nullptr;
+  index_t bytes = 0;
+};
+
 /// GEMMs with at most this many rows read B as k-range streams (see gemm_blocked).
 inline constexpr index_t stream_b_max_rows = 64;
 
@@ -76,7 +83,7 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
                                       const typename P::compute_type* b_sliver, int m, int n,
                                       typename P::compute_type alpha, typename P::compute_type beta, bool read_c,
                                       c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t row0,
-                                      index_t col0, const char* next_l2) {
+                                      index_t col0, l2_region next) {
   using A = typename P::arch;
   using T = typename P::compute_type;
   constexpr int NV = P::nr / static_cast<int>(simd::lanes<T, A>);
@@ -94,9 +101,9 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
   // alone 8 x 32 f32 tile over 64 MB of cold packed B: 1 stream 6.0 ms at its best prefetch
   // distance, 7.6 ms without; 2 / 4 / 8 streams 5.2-5.6 / 5.1-5.3 / 5.1-5.6 ms).
   if constexpr ((Rows < P::mr && Rows <= 8) || StreamB)
-    microkernel_packed_streams<A, T, Rows, NV, P::mr, 4, 4>(kc, a_sliver, b_sliver, tile);
+    microkernel_packed_streams<A, T, Rows, NV, P::mr, 4, 4>(kc, a_sliver, b_sliver, tile, next.begin, next.bytes);
   else
-    microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile, next_l2);
+    microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile, next.begin);
   store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
 }
 
@@ -108,29 +115,35 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
 /// they were copied 4x per gemm_blocked instantiation, and 16x in a TU that uses both B
 /// sources and both executors (MoE). A call costs a few cycles against the tile's
 /// MR * NR * kc / (2 * lanes) FMA cycles (>= 900 for 14 x 32 at kc 64).
-/// next_l2: see microkernel_packed (full-height sequential tiles only).
+/// next: a region to ask into L2 during the k loop. The full-height sequential kernel walks
+/// kc / 4 lines from its start (see microkernel_packed), the stream kernels all of it.
 template <gemm_policy P, class Ep>
 PACT_NOINLINE void run_tile(bool stream_b, index_t kc, const typename P::compute_type* a_sliver,
                             const typename P::compute_type* b_sliver, int m, int n, typename P::compute_type alpha,
                             typename P::compute_type beta, bool read_c, c_ref<typename P::compute_type> c, bool last,
-                            const Ep& ep, index_t row0, index_t col0, const char* next_l2) {
+                            const Ep& ep, index_t row0, index_t col0, l2_region next) {
   if constexpr (P::mr > 8) {
     // Short tiles read B as streams either way: one instantiation each.
-    if (m <= 1) return run_tile_rows<P, 1, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
-    if (m <= 4) return run_tile_rows<P, 4, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
-    if (m <= 8) return run_tile_rows<P, 8, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
+    if (m <= 1) return run_tile_rows<P, 1, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, next);
+    if (m <= 4) return run_tile_rows<P, 4, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, next);
+    if (m <= 8) return run_tile_rows<P, 8, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, next);
   }
   if (stream_b)
-    run_tile_rows<P, P::mr, true>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, nullptr);
+    run_tile_rows<P, P::mr, true>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, next);
   else
-    run_tile_rows<P, P::mr, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, next_l2);
+    run_tile_rows<P, P::mr, false>(kc, a_sliver, b_sliver, m, n, alpha, beta, read_c, c, last, ep, row0, col0, next);
 }
 
-/// A region to bring into L2 while the macro-kernel works (the next pre-packed B block).
-struct l2_region {
-  const char* begin = nullptr;
-  index_t bytes = 0;
-};
+/// Whether the B-sliver-in-L1 order asks for the next B sliver during the current one's
+/// row tiles (macro_kernel). It pays when those tiles take longer than reading a sliver from
+/// memory: a second full-height tile (m > 8) does, a 2-row tail does not. Pre-packed
+/// 1 thread, medians of 40 calls (GFLOP/s): 16 x 4096² (14 + 2 rows) 82-85 -> 80 with the
+/// walk, 24 rows 97 -> 109, 32 rows 114 -> 122, 48 rows 115-123 -> 135; 8 rows (one
+/// tile) 54 -> 47, where the tile itself reads the sliver at the memory's pace.
+template <gemm_policy P>
+constexpr bool walk_next_sliver(bool stream_b, index_t mc) noexcept {
+  return stream_b && prefetch_b_of<P> > 0 && mc > P::mr + 8;
+}
 
 /// The macro-kernel: every tile of one packed mc x kc A block (rows ic..) against B slivers
 /// [s_begin, s_end) of the packed kc x nc B block (columns jc..).
@@ -141,12 +154,12 @@ void macro_kernel(index_t kc, index_t mc, index_t nc, const typename P::compute_
                   c_ref<typename P::compute_type> c, bool last, const Ep& ep, index_t ic, index_t jc,
                   l2_region next_b = {}) {
   constexpr index_t MR = P::mr, NR = P::nr;
-  auto tile_at = [&](index_t s, index_t ir, const char* next_l2) {
+  auto tile_at = [&](index_t s, index_t ir, l2_region next) {
     const index_t j0 = s * NR;
     const int n = static_cast<int>(std::min<index_t>(NR, nc - j0));
     const int m = static_cast<int>(std::min<index_t>(MR, mc - ir));
     run_tile<P>(stream_b, kc, ap + ir * kc, bp + s * NR * kc, m, n, alpha, beta, read_c, c, last, ep, ic + ir, jc + j0,
-                next_l2);
+                next);
   };
   constexpr auto order = loop_order_of<P>;
   // Few rows: B streams once with its sliver in L1 (LLM decode/prefill with small M).
@@ -158,21 +171,42 @@ void macro_kernel(index_t kc, index_t mc, index_t nc, const typename P::compute_
     // tiles of the later passes ask for the next block's lines (kc / 4 per tile, see
     // microkernel_packed), so that block's first pass finds it in L2 too. Pre-packed
     // 128 x 4096 x 4096 (1 thread, NC 512): the first pass took 2x the cycles of the others
-    // without this, 1.3-1.4x with it.
+    // without this, 1.3-1.4x with it. A short tail tile (stream kernel) walks its part too
+    // (64 x 4096², 4 x 14 + 8 rows: 130-133 -> 139 GFLOP/s, stop 34).
+    const index_t part = kc / 4 * 64;
     index_t next_done = 0;
     for (index_t ir = 0; ir < mc; ir += MR)
       for (index_t s = s_begin; s < s_end; ++s) {
-        const char* next_l2 = nullptr;
-        if (ir > 0 && next_done + kc / 4 * 64 <= next_b.bytes) {
-          next_l2 = next_b.begin + next_done;
-          next_done += kc / 4 * 64;
+        l2_region next;
+        if (ir > 0 && next_done + part <= next_b.bytes) {
+          next = {next_b.begin + next_done, part};
+          next_done += part;
         }
-        tile_at(s, ir, next_l2);
+        tile_at(s, ir, next);
       }
   } else {
     // BLIS order: the KC x NR B sliver stays in L1 while the A slivers stream from L2.
-    for (index_t s = s_begin; s < s_end; ++s)
-      for (index_t ir = 0; ir < mc; ir += MR) tile_at(s, ir, nullptr);
+    // With few rows (stream_b) each sliver is read from memory once, by the first row tile;
+    // the row tiles of sliver s then ask for sliver s + 1 (the last one: for the start of
+    // next_b) into L2, each for its share, so the memory stays busy while they compute and
+    // the next sliver's first tile finds it in L2. Pre-packed 32 x 4096 x 4096, 1 thread:
+    // see docs/gemm.md (stop 34).
+    const index_t sliver_bytes = NR * kc * static_cast<index_t>(sizeof(typename P::compute_type));
+    const index_t row_tiles = ceil_div(mc, MR);
+    const bool walk = walk_next_sliver<P>(stream_b, mc);
+    for (index_t s = s_begin; s < s_end; ++s) {
+      l2_region next_sliver;
+      if (walk) {
+        if (s + 1 < s_end) next_sliver = {reinterpret_cast<const char*>(bp + (s + 1) * NR * kc), sliver_bytes};
+        else next_sliver = {next_b.begin, std::min(next_b.bytes, sliver_bytes)};
+      }
+      // Tile r asks for lines [r * lines / R, (r + 1) * lines / R) of the region.
+      const index_t lines = next_sliver.bytes / 64;
+      for (index_t ir = 0, r = 0; ir < mc; ir += MR, ++r) {
+        const index_t first = lines * r / row_tiles, end = lines * (r + 1) / row_tiles;
+        tile_at(s, ir, end > first ? l2_region{next_sliver.begin + first * 64, (end - first) * 64} : l2_region{});
+      }
+    }
   }
 }
 
@@ -202,6 +236,9 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
   constexpr bool order_allows = loop_order_of<P> != gemm_loop_order::b_sliver_in_l1;
   const bool prefetch_next = addressable && order_allows && prefetch_b_of<P> > 0 && M >= 4 * MR && M <= P::mc;
   const index_t nc_block = prefetch_next ? std::max(NR, P::nc / 2 / NR * NR) : P::nc;
+  // Fewer rows (B-sliver-in-L1 order): the last sliver of a task's block asks for the first
+  // sliver of its next block (macro_kernel, walk_next_sliver).
+  const bool sliver_walk_next_block = addressable && M < 4 * MR && walk_next_sliver<P>(stream_b, M);
   // Threads split rows while each task keeps at least 8 passes over a B block; below that
   // (in this mode) they split columns, so each reads only its share of the streamed B and
   // the first pass over a block stays one in 10 (128 x 4096^2 pre-packed on 2 threads, best
@@ -255,7 +292,8 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
           const index_t mc = std::min<index_t>(P::mc, row_end - ic);
           pack_a_block<P::mr>(strided_ref<SA>{&a(ic, pc), a.rs, a.cs}, mc, kc, abuf.data());
           // The task's last A block is the one after which it reads the next B block.
-          const l2_region next = prefetch_next && ic + P::mc >= row_end ? next_region(jc, pc, tj, task_n) : l2_region{};
+          const l2_region next =
+              (prefetch_next || sliver_walk_next_block) && ic + P::mc >= row_end ? next_region(jc, pc, tj, task_n) : l2_region{};
           macro_kernel<P>(kc, mc, nc, abuf.data(), bp, s_begin, s_end, stream_b, alpha, beta_eff, read_c, c, last, ep, ic, jc,
                           next);
         }

@@ -103,9 +103,13 @@ PACT_ALWAYS_INLINE void microkernel_packed(index_t kc, const T* PACT_RESTRICT a,
 /// stream's stalls at 4 KiB page boundaries; the other streams keep misses in flight (the
 /// lesson of the quantized GEMVs, quant/kernels/gemv_stream.hpp). The order is fixed by kc
 /// alone, so results still do not depend on the thread count.
+/// [next_l2, next_l2 + next_bytes), when not empty, is asked into L2 in equal parts over the
+/// k loop (the caller's next B sliver, see macro_kernel): with few rows a sliver is read from
+/// memory once, and without this the memory idles while the other row tiles reuse it.
 template <class A, class T, int MR, int NV, int SliverRows, int Streams, int PrefetchB = 0>
 PACT_ALWAYS_INLINE void microkernel_packed_streams(index_t kc, const T* PACT_RESTRICT a, const T* PACT_RESTRICT b,
-                                                   register_tile<A, T, MR, NV>& tile) noexcept {
+                                                   register_tile<A, T, MR, NV>& tile, const char* next_l2 = nullptr,
+                                                   index_t next_bytes = 0) noexcept {
   constexpr int L = register_tile<A, T, MR, NV>::lanes;
   constexpr int NR = NV * L;
   constexpr int line = 64 / static_cast<int>(sizeof(T));
@@ -113,8 +117,10 @@ PACT_ALWAYS_INLINE void microkernel_packed_streams(index_t kc, const T* PACT_RES
   auto step = [&](index_t k) PACT_ALWAYS_INLINE_LAMBDA {
     packed_step<A, T, MR, NV>(a + k * SliverRows, b + k * NR, tile);
   };
+  simd::prefetch_stream next(next_l2, next_l2 != nullptr ? 1 : 0, next_bytes, 0, q / 2);
   index_t k = 0;
   for (; k + 2 <= q; k += 2) {
+    next.step();
 #pragma GCC unroll 8
     for (int s = 0; s < Streams; ++s) {
       if constexpr (PrefetchB > 0) {
