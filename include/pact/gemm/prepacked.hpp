@@ -112,10 +112,23 @@ class packed_b_view {
   index_t rows_ = 0, cols_ = 0, padded_cols_ = 0;
 };
 
-/// Packs B for repeated use with gemm(alpha, A, packed, beta, C).
+namespace gemm_detail {
+template <class Policy, class TB>
+struct packed_type {
+  using type = typename Policy::compute_type;
+};
+template <class TB>
+struct packed_type<void, TB> {
+  using type = compute_t<TB, TB>;
+};
+}  // namespace gemm_detail
+
+/// Packs B for repeated use with gemm(alpha, A, packed, beta, C). The packed type is the
+/// policy's compute type, or without a policy f64 for an f64 B and f32 for the others (an
+/// f64 GEMM then takes an f64 A, as the unpacked gemm() does).
 template <class Policy = void, class TB, class LB>
 auto pack_b(const matrix_view<TB, LB>& B) {
-  using T = gemm_detail::compute_t<float, std::remove_cv_t<TB>>;
+  using T = typename gemm_detail::packed_type<Policy, std::remove_cv_t<TB>>::type;
   return packed_b<T, Policy>(B);
 }
 
@@ -128,6 +141,8 @@ void gemm(T alpha, const matrix_view<TA, LA>& A, const PackedB<T, Policy>& B, T 
   using namespace gemm_detail;
   using P = typename PackedB<T, Policy>::policy;
   static_assert(std::is_same_v<TC, T>, "gemm with packed_b: C must have the compute type");
+  static_assert(!std::is_same_v<T, double> || std::is_same_v<std::remove_cv_t<TA>, double>,
+                "gemm with an f64 packed_b: A must be f64 too (f64 only when both inputs are f64)");
   validate(A, "gemm: A");
   validate(C, "gemm: C");
   if (epilogue_reads(ep, C)) throw error(errc::aliasing, "gemm: the epilogue reads C (residual_add over C: use beta = 1)");
