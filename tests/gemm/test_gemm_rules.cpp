@@ -184,9 +184,9 @@ std::vector<float> run_threads(const Exec& exec, int M, int N, int K, bool packe
 TEST(GemmDeterminism, BitwiseIdenticalForAnyThreadCount) {
   // {150, 200, 256}, {100, 300, 200}, {40, 64, 384}: the unpacked mid-size path (direct.hpp),
   // split into runs of row tiles, with a full-kernel tail, an 8-row tail and fewer tiles
-  // than threads.
-  for (auto [M, N, K] : {std::tuple<int, int, int>{1, 3000, 700}, {3, 2000, 600}, {8, 1000, 900}, {301, 257, 800}, {600, 130, 400},
-                         {150, 200, 256}, {100, 300, 200}, {40, 64, 384}})
+  // than threads. {37, 700, 500}: three row tiles that threads split by columns.
+  for (auto [M, N, K] : {std::tuple<int, int, int>{1, 3000, 700}, {3, 2000, 600}, {8, 1000, 900}, {37, 700, 500}, {301, 257, 800},
+                         {600, 130, 400}, {150, 200, 256}, {100, 300, 200}, {40, 64, 384}})
     for (bool packed : {false, true}) {
       const auto one = run_threads(pact::serial{}, M, N, K, packed);
       for (int t : {1, 2, 3, 7}) {

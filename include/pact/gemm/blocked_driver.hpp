@@ -243,8 +243,13 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
   // (in this mode) they split columns, so each reads only its share of the streamed B and
   // the first pass over a block stays one in 10 (128 x 4096^2 pre-packed on 2 threads, best
   // of 40: rows 254, columns 258-268 GFLOP/s; at 256 and 336 rows the row split was better,
-  // 291-300 against 258-270). Neither changes any element's arithmetic.
-  const bool split_columns = prefetch_next && ceil_div(m_tiles, std::min<index_t>(threads, m_tiles)) < 8;
+  // 291-300 against 258-270). With few rows (stream_b) they always split columns: a row
+  // split made every thread read all of B for one or two row tiles, and 16 rows split as
+  // 14 + 2 (2 threads, x 4096 x 4096, medians of 40 / 20 calls: pre-packed 16 rows 98-101 ->
+  // 134-151 GFLOP/s, 24 rows 140-151 -> 199-202, 32 rows 146-178 -> 161-224; packed per call
+  // 16 rows 52-53 -> 81-87, 32 rows 94-115 -> 132-138, 48 rows 143 -> 168-173). Neither
+  // split changes any element's arithmetic.
+  const bool split_columns = stream_b || (prefetch_next && ceil_div(m_tiles, std::min<index_t>(threads, m_tiles)) < 8);
   // The part of block (njc, npc) that task tj reads: its slivers of that block, contiguous
   // in the packed layout.
   auto next_region = [&](index_t jc, index_t pc, index_t tj, index_t task_n) -> l2_region {
