@@ -97,11 +97,14 @@ PACT_ALWAYS_INLINE void run_tile_rows(index_t kc, const typename P::compute_type
   }
   register_tile<A, T, Rows, NV> tile;
   tile.clear();
-  // Short tiles (small M): B read as 4 streams, each prefetched 4 k steps ahead (a stand-
-  // alone 8 x 32 f32 tile over 64 MB of cold packed B: 1 stream 6.0 ms at its best prefetch
-  // distance, 7.6 ms without; 2 / 4 / 8 streams 5.2-5.6 / 5.1-5.3 / 5.1-5.6 ms).
+  // Short tiles (small M): B read as 4 streams (a stand-alone 8 x 32 f32 tile over 64 MB of
+  // cold packed B: 1 stream 6.0 ms at its best prefetch distance, 7.6 ms without; 2 / 4 / 8
+  // streams 5.2-5.6 / 5.1-5.3 / 5.1-5.6 ms), each prefetched 8 k steps ahead (stop 34,
+  // pre-packed x 4096 x 4096, medians of 40 calls against 4 steps: 2 rows 12.7-12.9 ->
+  // 14.1-14.2 GFLOP/s, 4 rows 24.3-25.4 -> 27.1-29.2, 1 / 8 / 16 / 32 rows the same;
+  // -march=haswell 2 / 4 / 8 rows +4-19%).
   if constexpr ((Rows < P::mr && Rows <= 8) || StreamB)
-    microkernel_packed_streams<A, T, Rows, NV, P::mr, 4, 4>(kc, a_sliver, b_sliver, tile, next.begin, next.bytes);
+    microkernel_packed_streams<A, T, Rows, NV, P::mr, 4, 8>(kc, a_sliver, b_sliver, tile, next.begin, next.bytes);
   else
     microkernel_packed<A, T, Rows, NV, P::mr, prefetch_b_of<P>>(kc, a_sliver, b_sliver, tile, next.begin);
   store_tile(tile, m, n, alpha, beta, read_c, c, last, ep, row0, col0);
