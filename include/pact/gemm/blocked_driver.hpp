@@ -273,8 +273,9 @@ void gemm_blocked(index_t M, index_t N, index_t K, typename P::compute_type alph
   for (index_t jc = 0; jc < N; jc += nc_block) {
     const index_t nc = std::min<index_t>(nc_block, N - jc);
     const index_t slivers = ceil_div(nc, NR);
-    // Split rows first (each task packs only its own A); split columns only when there
-    // are fewer row tiles than threads (the small-M LLM case), or see split_columns.
+    // Split rows first (each task packs only its own A); split columns when there are
+    // fewer row tiles than threads, or when split_columns says so (M <= 64, or a pre-packed
+    // streaming call with few passes per task).
     const index_t tm = split_columns ? 1 : std::min<index_t>(threads, m_tiles);
     const index_t tn = std::min<index_t>(threads / tm, slivers);
     const index_t tasks = (2.0 * M * N * K < 4.0e6) ? 1 : tm * tn;
