@@ -21,8 +21,6 @@
 PACT_NAMESPACE_BEGIN
 namespace gemm_detail {
 
-constexpr index_t ceil_div(index_t a, index_t b) noexcept { return (a + b - 1) / b; }
-
 /// Packs B blocks on the fly into a buffer owned by the calling thread.
 template <gemm_policy P, class SB>
 struct b_packer {

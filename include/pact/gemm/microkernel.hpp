@@ -19,6 +19,9 @@
 PACT_NAMESPACE_BEGIN
 namespace gemm_detail {
 
+/// Blocks of b needed to cover a (a >= 0, b > 0): tiles, slivers, tasks.
+constexpr index_t ceil_div(index_t a, index_t b) noexcept { return (a + b - 1) / b; }
+
 template <class A, class T, int MR, int NV>
 struct register_tile {
   using V = simd::vec<T, A>;
